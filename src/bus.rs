@@ -1,0 +1,249 @@
+//! A bus: one socket with timeouts, interruption and shutdown.
+//!
+//! Blocking calls wait in slices of at most [`CHECK_INTERVAL`] and call the
+//! caller's `check` between slices, so a binding can deliver Ctrl-C. The
+//! socket lock is held only for syscalls, never across `check`, so a check
+//! that needs another lock (Python's GIL) cannot deadlock with `shutdown`.
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use crate::error::{errno_of, Error};
+use crate::frame::Frame;
+use crate::socket::{Options, RawSocket, Received};
+use crate::waker::{Wait, Waker};
+
+/// The longest a blocking call goes without calling its `check`.
+pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The first and longest pause between retries while the transmit queue is full.
+const MIN_BACKOFF: Duration = Duration::from_micros(50);
+const MAX_BACKOFF: Duration = Duration::from_millis(5);
+
+/// Returns `false` to stop a blocking call, which then fails with
+/// [`Error::Interrupted`].
+pub type Check<'a> = &'a mut dyn FnMut() -> bool;
+
+/// An open socket and the waker that ends its waits.
+#[derive(Debug)]
+struct Open {
+    socket: RawSocket,
+    waker: Waker,
+}
+
+/// A CAN_RAW socket with python-can's timeout semantics.
+#[derive(Debug)]
+pub struct Bus {
+    channel: String,
+    fd_frames: bool,
+    open: RwLock<Option<Open>>,
+}
+
+impl Bus {
+    pub fn open(channel: &str, options: &Options) -> Result<Self, Error> {
+        let socket = RawSocket::open(channel, options)?;
+        let waker = Waker::new().map_err(|e| Error::Open { channel: channel.into(), errno: errno_of(&e) })?;
+        Ok(Self {
+            channel: channel.into(),
+            fd_frames: options.fd,
+            open: RwLock::new(Some(Open { socket, waker })),
+        })
+    }
+
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    pub fn fd_frames(&self) -> bool {
+        self.fd_frames
+    }
+
+    /// Receives one frame. `timeout`: `None` waits forever, zero never blocks
+    /// (one syscall), otherwise waits at most that long.
+    pub fn recv(&self, timeout: Option<Duration>, check: Check<'_>) -> Result<Option<Received>, Error> {
+        let deadline = Deadline::after(timeout);
+        loop {
+            if let Some(received) = self.recv_step(deadline.slice())? {
+                return Ok(Some(received));
+            }
+            if deadline.expired() {
+                return Ok(None);
+            }
+            if !check() {
+                return Err(Error::Interrupted);
+            }
+        }
+    }
+
+    /// Sends one frame, retrying while the kernel's queue is full until
+    /// `timeout` (`None`: until it is taken).
+    pub fn send(&self, frame: &Frame, timeout: Option<Duration>, check: Check<'_>) -> Result<(), Error> {
+        if frame.is_fd() && !self.fd_frames {
+            return Err(Error::FdOnClassicBus { channel: self.channel.clone() });
+        }
+        let deadline = Deadline::after(timeout);
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            if self.send_step(frame, deadline.slice().min(backoff))? {
+                return Ok(());
+            }
+            if deadline.expired() {
+                let timeout_secs = timeout.unwrap_or_default().as_secs_f64();
+                return Err(Error::BufferFull { channel: self.channel.clone(), timeout_secs });
+            }
+            if !check() {
+                return Err(Error::Interrupted);
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    pub fn set_filters(&self, filters: &[(u32, u32)]) -> Result<(), Error> {
+        let open = self.lock()?;
+        open.socket.set_filters(filters).map_err(|e| self.io_error(Op::Filters, errno_of(&e)))
+    }
+
+    pub fn fileno(&self) -> Result<RawFd, Error> {
+        Ok(self.lock()?.socket.as_raw_fd())
+    }
+
+    /// Frames the kernel dropped for want of receive buffer so far.
+    pub fn dropped(&self) -> Result<u32, Error> {
+        Ok(self.lock()?.socket.dropped())
+    }
+
+    pub fn is_shut_down(&self) -> bool {
+        self.read().is_none()
+    }
+
+    /// Wakes every blocked call and closes the socket. Idempotent.
+    pub fn shutdown(&self) {
+        if let Some(open) = self.read().as_ref() {
+            open.waker.wake();
+        }
+        // Woken waiters drop their read locks within one syscall.
+        let closed = self.open.write().unwrap_or_else(PoisonError::into_inner).take();
+        drop(closed);
+    }
+
+    /// One receive attempt, then (if nothing was queued) one wait of `slice`
+    /// and, if that found a frame, one more attempt.
+    fn recv_step(&self, slice: Duration) -> Result<Option<Received>, Error> {
+        let open = self.lock()?;
+        let try_recv = || open.socket.try_recv().map_err(|e| self.io_error(Op::Receive, errno_of(&e)));
+        if let Some(received) = try_recv()? {
+            return Ok(Some(received));
+        }
+        if slice.is_zero() {
+            return Ok(None);
+        }
+        match self.wait(&open, libc::POLLIN, slice)? {
+            Wait::Ready => try_recv(),
+            _ => Ok(None),
+        }
+    }
+
+    /// One send attempt; `Ok(false)` after waiting up to `pause` when the
+    /// queue is full.
+    fn send_step(&self, frame: &Frame, pause: Duration) -> Result<bool, Error> {
+        let open = self.lock()?;
+        let errno = match open.socket.try_send(frame) {
+            Ok(()) => return Ok(true),
+            Err(e) => errno_of(&e),
+        };
+        let events = match errno {
+            libc::EAGAIN => libc::POLLOUT,
+            libc::ENOBUFS => 0,
+            _ => return Err(self.io_error(Op::Transmit, errno)),
+        };
+        if !pause.is_zero() {
+            self.wait(&open, events, pause)?;
+        }
+        Ok(false)
+    }
+
+    fn wait(&self, open: &Open, events: libc::c_short, slice: Duration) -> Result<Wait, Error> {
+        match open.waker.wait(open.socket.as_raw_fd(), events, slice) {
+            Ok(Wait::Woken) => Err(self.closed()),
+            Ok(wait) => Ok(wait),
+            Err(e) => Err(self.io_error(Op::Receive, errno_of(&e))),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Option<Open>> {
+        self.open.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The open socket, or the error for a bus that was shut down.
+    fn lock(&self) -> Result<OpenGuard<'_>, Error> {
+        let guard = self.read();
+        if guard.is_none() {
+            return Err(self.closed());
+        }
+        Ok(OpenGuard(guard))
+    }
+
+    fn closed(&self) -> Error {
+        Error::Closed { channel: self.channel.clone() }
+    }
+
+    fn io_error(&self, op: Op, errno: i32) -> Error {
+        let channel = self.channel.clone();
+        match op {
+            Op::Receive => Error::Receive { channel, errno },
+            Op::Transmit => Error::Transmit { channel, errno },
+            Op::Filters => Error::Filters { channel, errno },
+        }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Receive,
+    Transmit,
+    Filters,
+}
+
+/// A read guard known to hold an open socket.
+struct OpenGuard<'a>(RwLockReadGuard<'a, Option<Open>>);
+
+impl std::ops::Deref for OpenGuard<'_> {
+    type Target = Open;
+
+    fn deref(&self) -> &Open {
+        self.0.as_ref().expect("checked open when the guard was made")
+    }
+}
+
+/// When a timed call must give up.
+#[derive(Clone, Copy)]
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn after(timeout: Option<Duration>) -> Self {
+        Self(timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future)))
+    }
+
+    /// How long the next wait may last.
+    fn slice(&self) -> Duration {
+        match self.0 {
+            None => CHECK_INTERVAL,
+            Some(at) => at.saturating_duration_since(Instant::now()).min(CHECK_INTERVAL),
+        }
+    }
+
+    fn expired(&self) -> bool {
+        self.0.is_some_and(|at| Instant::now() >= at)
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}

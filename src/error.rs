@@ -1,0 +1,159 @@
+//! The core's errors. Their texts are the user-facing ones (`docs/errors.md`);
+//! the Python layer only picks the exception class.
+
+use std::fmt;
+use std::io;
+
+use crate::frame::FrameError;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug)]
+pub enum Error {
+    /// No interface has this name.
+    NoSuchInterface { channel: String },
+    /// The interface exists but is not a CAN interface (`lo`, `eth0`, ...).
+    NotCanInterface { channel: String },
+    /// The running kernel has no SocketCAN (CAN_RAW) support.
+    NoKernelSupport { errno: i32 },
+    /// Opening or binding failed for another reason.
+    Open { channel: String, errno: i32 },
+    /// The bus was shut down.
+    Closed { channel: String },
+    /// An FD frame was sent on a socket opened without FD support.
+    FdOnClassicBus { channel: String },
+    /// The kernel's transmit queue stayed full for the whole timeout.
+    BufferFull { channel: String, timeout_secs: f64 },
+    Transmit { channel: String, errno: i32 },
+    Receive { channel: String, errno: i32 },
+    Filters { channel: String, errno: i32 },
+    Frame(FrameError),
+    /// The caller's check (for Python: pending signals) asked to stop.
+    Interrupted,
+}
+
+impl Error {
+    /// The errno behind the error, where there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Self::NoSuchInterface { .. } | Self::NotCanInterface { .. } => Some(libc::ENODEV),
+            Self::BufferFull { .. } => Some(libc::ENOBUFS),
+            Self::NoKernelSupport { errno }
+            | Self::Open { errno, .. }
+            | Self::Transmit { errno, .. }
+            | Self::Receive { errno, .. }
+            | Self::Filters { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+}
+
+impl From<FrameError> for Error {
+    fn from(e: FrameError) -> Self {
+        Self::Frame(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoSuchInterface { channel } => write!(
+                f,
+                "CAN interface '{channel}' does not exist; create a virtual one with: \
+                 sudo ip link add dev {channel} type vcan && sudo ip link set {channel} up"
+            ),
+            Self::NotCanInterface { channel } => {
+                write!(f, "interface '{channel}' is not a CAN interface")
+            }
+            Self::NoKernelSupport { errno } => write!(
+                f,
+                "this kernel does not support SocketCAN: {}; load it with: sudo modprobe can-raw",
+                strerror(*errno)
+            ),
+            Self::Open { channel, errno } => {
+                write!(f, "cannot open CAN interface '{channel}': {}", strerror(*errno))
+            }
+            Self::Closed { channel } => write!(
+                f,
+                "the bus on '{channel}' is shut down; open a new Bus to use the interface again"
+            ),
+            Self::FdOnClassicBus { channel } => {
+                write!(f, "cannot send a CAN FD frame on '{channel}': open the bus with fd=True")
+            }
+            Self::BufferFull { channel, timeout_secs } => write!(
+                f,
+                "transmit buffer full on '{channel}': the frame was not taken within {timeout_secs:?} s"
+            ),
+            Self::Transmit { channel, errno } => {
+                write!(f, "failed to transmit on '{channel}': {}{}", strerror(*errno), hint(channel, *errno))
+            }
+            Self::Receive { channel, errno } => {
+                write!(f, "failed to receive on '{channel}': {}{}", strerror(*errno), hint(channel, *errno))
+            }
+            Self::Filters { channel, errno } => {
+                write!(f, "failed to set filters on '{channel}': {}", strerror(*errno))
+            }
+            Self::Frame(e) => e.fmt(f),
+            Self::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The errno of an I/O error, EIO where the error carries none.
+pub(crate) fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// What to do about the errors a user can fix.
+fn hint(channel: &str, errno: i32) -> String {
+    match errno {
+        libc::ENETDOWN => {
+            format!("; the interface is down, bring it up with: sudo ip link set {channel} up")
+        }
+        libc::ENODEV | libc::ENXIO => {
+            "; the interface has gone, open a new Bus once it exists again".to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The C library's text for `errno`, as Python's `os.strerror` gives it.
+pub fn strerror(errno: i32) -> String {
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: buf is writable for its whole length, and strerror_r
+    // NUL-terminates what it writes on success.
+    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr(), buf.len()) };
+    if rc != 0 {
+        return format!("Unknown error {errno}");
+    }
+    // SAFETY: NUL-terminated by strerror_r above.
+    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_matches_the_c_library() {
+        assert_eq!(strerror(libc::ENODEV), "No such device");
+        assert_eq!(strerror(libc::ENOBUFS), "No buffer space available");
+    }
+
+    #[test]
+    fn errors_tell_the_user_what_to_do() {
+        let down = Error::Transmit { channel: "can0".into(), errno: libc::ENETDOWN };
+        assert_eq!(
+            down.to_string(),
+            "failed to transmit on 'can0': Network is down; the interface is down, \
+             bring it up with: sudo ip link set can0 up"
+        );
+        assert_eq!(down.errno(), Some(libc::ENETDOWN));
+        let full = Error::BufferFull { channel: "can0".into(), timeout_secs: 0.1 };
+        assert_eq!(
+            full.to_string(),
+            "transmit buffer full on 'can0': the frame was not taken within 0.1 s"
+        );
+    }
+}

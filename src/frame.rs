@@ -1,0 +1,466 @@
+//! CAN frames in the kernel's own layout, validated on the way in.
+//!
+//! A [`Frame`] wraps `struct canfd_frame`, which the kernel shares between
+//! classic and FD frames: a classic frame is its first [`CAN_MTU`] bytes.
+//! Building one from [`FrameSpec`] applies python-can's rules (the texts are
+//! specified in `docs/errors.md`); decoding one from the kernel never fails.
+
+use std::fmt;
+
+use socketcan::frame::{
+    CANFD_BRS, CANFD_ESI, CANFD_FDF, CANFD_MAX_DLEN, CAN_EFF_FLAG, CAN_EFF_MASK, CAN_ERR_FLAG,
+    CAN_MAX_DLEN, CAN_RTR_FLAG, CAN_SFF_MASK,
+};
+use socketcan::CanFdFrame;
+
+/// Size of `struct can_frame`: what a classic frame occupies on the socket.
+pub const CAN_MTU: usize = 16;
+/// Size of `struct canfd_frame`.
+pub const CANFD_MTU: usize = 72;
+
+/// `struct canfd_frame` with its last reserved byte named: in the classic
+/// `struct can_frame` that byte is `len8_dlc`, which libc's `canfd_frame`
+/// keeps private. One layout serves both kinds, as in the kernel.
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+pub struct RawFrame {
+    pub can_id: u32,
+    pub len: u8,
+    pub flags: u8,
+    res0: u8,
+    pub len8_dlc: u8,
+    pub data: [u8; CANFD_MAX_DLEN],
+}
+
+const _: () = assert!(std::mem::size_of::<RawFrame>() == std::mem::size_of::<libc::canfd_frame>());
+const _: () = assert!(std::mem::size_of::<RawFrame>() == CANFD_MTU);
+
+impl RawFrame {
+    /// All zeroes: the kernel's "nothing set".
+    pub const ZERO: Self =
+        Self { can_id: 0, len: 0, flags: 0, res0: 0, len8_dlc: 0, data: [0; CANFD_MAX_DLEN] };
+}
+
+/// What a caller asks for; [`Frame::new`] checks it.
+///
+/// `id` and `dlc` are signed and wide so that out-of-range values coming
+/// from Python reach validation, and its message, intact.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameSpec<'a> {
+    pub id: i64,
+    pub extended: bool,
+    pub remote: bool,
+    pub error: bool,
+    pub fd: bool,
+    pub brs: bool,
+    pub esi: bool,
+    pub dlc: Option<i64>,
+    pub data: &'a [u8],
+}
+
+/// Why a [`FrameSpec`] is not a valid frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    RemoteAndError,
+    RemoteAndFd,
+    ExtendedIdRange(i64),
+    StandardIdRange(i64),
+    ClassicTooLong(usize),
+    FdTooLong(usize),
+    RemoteWithData,
+    RemoteDlcRange(i64),
+    ClassicDlcMismatch { dlc: i64, len: usize },
+    FdDlcMismatch { dlc: i64, len: usize },
+    BrsWithoutFd,
+    EsiWithoutFd,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RemoteAndError => f.write_str("is_remote_frame and is_error_frame cannot both be set"),
+            Self::RemoteAndFd => f.write_str(
+                "is_remote_frame cannot be combined with is_fd: CAN FD has no remote frames",
+            ),
+            Self::ExtendedIdRange(id) => write!(
+                f,
+                "arbitration_id {} is out of range for an extended (29-bit) ID: \
+                 must be in 0x0..0x1fffffff",
+                PyHex(*id)
+            ),
+            Self::StandardIdRange(id) => write!(
+                f,
+                "arbitration_id {} is out of range for a standard (11-bit) ID: \
+                 must be in 0x0..0x7ff; set is_extended_id=True for 29-bit IDs",
+                PyHex(*id)
+            ),
+            Self::ClassicTooLong(n) => write!(
+                f,
+                "data is {n} bytes, but a classic CAN frame carries at most 8; \
+                 set is_fd=True for up to 64"
+            ),
+            Self::FdTooLong(n) => {
+                write!(f, "data is {n} bytes, but a CAN FD frame carries at most 64")
+            }
+            Self::RemoteWithData => f.write_str(
+                "a remote frame carries no data; pass dlc= for the requested length instead",
+            ),
+            Self::RemoteDlcRange(dlc) => {
+                write!(f, "dlc {dlc} is out of range for a remote frame: must be in 0..8")
+            }
+            Self::ClassicDlcMismatch { dlc, len } => write!(
+                f,
+                "dlc {dlc} contradicts the {len} data bytes: leave dlc=None or set it to {len} \
+                 (9..15 are allowed only with 8 data bytes)"
+            ),
+            Self::FdDlcMismatch { dlc, len } => write!(
+                f,
+                "dlc {dlc} contradicts the {len} data bytes: leave dlc=None or set it to {len}"
+            ),
+            Self::BrsWithoutFd => f.write_str("bitrate_switch requires is_fd=True"),
+            Self::EsiWithoutFd => f.write_str("error_state_indicator requires is_fd=True"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// Formats an integer as Python's `format(n, "#x")` does (`-0x1`, not two's complement).
+struct PyHex(i64);
+
+impl fmt::Display for PyHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        write!(f, "{sign}{:#x}", self.0.unsigned_abs())
+    }
+}
+
+/// A CAN or CAN FD frame as the kernel reads and writes it.
+#[derive(Clone, Copy)]
+pub struct Frame {
+    raw: RawFrame,
+    fd: bool,
+}
+
+impl Frame {
+    /// Validates `spec` and encodes it, padding FD data to the next length
+    /// the kernel accepts.
+    pub fn new(spec: &FrameSpec<'_>) -> Result<Self, FrameError> {
+        check(spec)?;
+        let mut raw = RawFrame::ZERO;
+        raw.can_id = can_id(spec);
+        raw.data[..spec.data.len()].copy_from_slice(spec.data);
+        if spec.fd {
+            raw.len = CanFdFrame::next_valid_ext_dlen(spec.data.len()) as u8;
+            raw.flags = (CANFD_FDF | fd_flag(spec.brs, CANFD_BRS) | fd_flag(spec.esi, CANFD_ESI)) as u8;
+        } else if spec.remote {
+            raw.len = spec.dlc.unwrap_or(0) as u8;
+        } else {
+            raw.len = spec.data.len() as u8;
+            if let Some(dlc @ 9..=15) = spec.dlc {
+                raw.len8_dlc = dlc as u8;
+            }
+        }
+        Ok(Self { raw, fd: spec.fd })
+    }
+
+    /// Decodes what the kernel delivered; `None` for a size that is neither
+    /// a classic nor an FD frame.
+    pub fn from_kernel(raw: RawFrame, size: usize) -> Option<Self> {
+        match size {
+            CAN_MTU => Some(Self { raw, fd: false }),
+            CANFD_MTU => Some(Self { raw, fd: true }),
+            _ => None,
+        }
+    }
+
+    /// The identifier without flag bits. Error frames keep every error-class bit.
+    pub fn id(&self) -> u32 {
+        let mask = if self.raw.can_id & (CAN_EFF_FLAG | CAN_ERR_FLAG) != 0 {
+            CAN_EFF_MASK
+        } else {
+            CAN_SFF_MASK
+        };
+        self.raw.can_id & mask
+    }
+
+    pub fn is_extended(&self) -> bool {
+        self.raw.can_id & CAN_EFF_FLAG != 0
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.raw.can_id & CAN_RTR_FLAG != 0
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.raw.can_id & CAN_ERR_FLAG != 0
+    }
+
+    pub fn is_fd(&self) -> bool {
+        self.fd
+    }
+
+    pub fn brs(&self) -> bool {
+        self.fd && self.raw.flags & CANFD_BRS as u8 != 0
+    }
+
+    pub fn esi(&self) -> bool {
+        self.fd && self.raw.flags & CANFD_ESI as u8 != 0
+    }
+
+    /// python-can's `dlc`: the payload length, the requested length of a
+    /// remote frame, or a classic frame's len8_dlc (9..15) when it has one.
+    pub fn dlc(&self) -> u8 {
+        let len8_dlc = self.raw.len8_dlc;
+        if !self.fd && self.raw.len as usize == CAN_MAX_DLEN && (9..=15).contains(&len8_dlc) {
+            len8_dlc
+        } else {
+            self.raw.len
+        }
+    }
+
+    /// The payload (empty for remote frames).
+    pub fn data(&self) -> &[u8] {
+        if self.is_remote() {
+            return &[];
+        }
+        let max = if self.fd { CANFD_MAX_DLEN } else { CAN_MAX_DLEN };
+        &self.raw.data[..(self.raw.len as usize).min(max)]
+    }
+
+    /// The bytes to hand to the kernel: a whole `can_frame` or `canfd_frame`.
+    pub fn as_bytes(&self) -> &[u8] {
+        let size = if self.fd { CANFD_MTU } else { CAN_MTU };
+        // SAFETY: RawFrame is plain old data of CANFD_MTU bytes with no
+        // padding, and `size` never exceeds that.
+        unsafe { std::slice::from_raw_parts((&self.raw as *const RawFrame).cast(), size) }
+    }
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Frame")
+            .field("id", &format_args!("{:#x}", self.id()))
+            .field("extended", &self.is_extended())
+            .field("remote", &self.is_remote())
+            .field("error", &self.is_error())
+            .field("fd", &self.fd)
+            .field("dlc", &self.dlc())
+            .field("data", &self.data())
+            .finish()
+    }
+}
+
+fn fd_flag(on: bool, flag: libc::c_int) -> libc::c_int {
+    if on {
+        flag
+    } else {
+        0
+    }
+}
+
+fn can_id(spec: &FrameSpec<'_>) -> u32 {
+    let mut id = spec.id as u32;
+    if spec.extended {
+        id |= CAN_EFF_FLAG;
+    }
+    if spec.remote {
+        id |= CAN_RTR_FLAG;
+    }
+    if spec.error {
+        id |= CAN_ERR_FLAG;
+    }
+    id
+}
+
+/// python-can's `Message._check`, in its order, without the timestamp.
+fn check(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
+    if spec.remote && spec.error {
+        return Err(FrameError::RemoteAndError);
+    }
+    if spec.remote && spec.fd {
+        return Err(FrameError::RemoteAndFd);
+    }
+    check_id(spec)?;
+    check_len(spec)?;
+    check_dlc(spec)?;
+    if !spec.fd && spec.brs {
+        return Err(FrameError::BrsWithoutFd);
+    }
+    if !spec.fd && spec.esi {
+        return Err(FrameError::EsiWithoutFd);
+    }
+    Ok(())
+}
+
+fn check_id(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
+    match (spec.extended, spec.id) {
+        (true, id) if !(0..=CAN_EFF_MASK as i64).contains(&id) => {
+            Err(FrameError::ExtendedIdRange(id))
+        }
+        (false, id) if !(0..=CAN_SFF_MASK as i64).contains(&id) => {
+            Err(FrameError::StandardIdRange(id))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_len(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
+    let len = spec.data.len();
+    if spec.remote && len > 0 {
+        Err(FrameError::RemoteWithData)
+    } else if spec.fd && len > CANFD_MAX_DLEN {
+        Err(FrameError::FdTooLong(len))
+    } else if !spec.fd && len > CAN_MAX_DLEN {
+        Err(FrameError::ClassicTooLong(len))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_dlc(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
+    let Some(dlc) = spec.dlc else { return Ok(()) };
+    let len = spec.data.len();
+    if spec.remote {
+        if !(0..=CAN_MAX_DLEN as i64).contains(&dlc) {
+            return Err(FrameError::RemoteDlcRange(dlc));
+        }
+    } else if spec.fd {
+        if dlc != len as i64 {
+            return Err(FrameError::FdDlcMismatch { dlc, len });
+        }
+    } else if dlc != len as i64 && !(len == CAN_MAX_DLEN && (9..=15).contains(&dlc)) {
+        return Err(FrameError::ClassicDlcMismatch { dlc, len });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(data: &[u8]) -> FrameSpec<'_> {
+        FrameSpec { id: 0x123, extended: false, data, ..FrameSpec::default() }
+    }
+
+    fn decode(frame: &Frame) -> Frame {
+        let mut raw = RawFrame::ZERO;
+        let bytes = frame.as_bytes();
+        // SAFETY: raw is CANFD_MTU bytes and bytes.len() <= CANFD_MTU.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&mut raw as *mut RawFrame).cast(), bytes.len());
+        }
+        Frame::from_kernel(raw, bytes.len()).expect("a kernel-sized frame")
+    }
+
+    #[test]
+    fn classic_frame_round_trips_through_kernel_layout() {
+        let frame = Frame::new(&spec(&[0xDE, 0xAD, 0xBE, 0xEF])).unwrap();
+        assert_eq!(frame.as_bytes().len(), CAN_MTU);
+        assert_eq!(&frame.as_bytes()[..5], &[0x23, 0x01, 0, 0, 4]);
+        let back = decode(&frame);
+        assert_eq!((back.id(), back.is_extended(), back.is_fd()), (0x123, false, false));
+        assert_eq!(back.data(), &[0xDE, 0xAD, 0xBE, 0xEF]);
+        assert_eq!(back.dlc(), 4);
+    }
+
+    #[test]
+    fn extended_remote_and_error_flags_are_encoded() {
+        let ext = Frame::new(&FrameSpec { id: 0x1FFF_FFFF, extended: true, ..spec(&[]) }).unwrap();
+        assert_eq!(u32::from_ne_bytes(ext.as_bytes()[..4].try_into().unwrap()), 0x9FFF_FFFF);
+        let rtr = Frame::new(&FrameSpec { remote: true, dlc: Some(3), ..spec(&[]) }).unwrap();
+        let back = decode(&rtr);
+        assert!(back.is_remote());
+        assert_eq!((back.dlc(), back.data()), (3, &[][..]));
+        let err = Frame::new(&FrameSpec { id: 0x40, error: true, ..spec(&[0; 8]) }).unwrap();
+        assert!(decode(&err).is_error());
+        assert_eq!(decode(&err).id(), 0x40);
+    }
+
+    #[test]
+    fn fd_data_is_padded_to_the_next_valid_length_and_keeps_flags() {
+        let data = [7u8; 10];
+        let fd = Frame::new(&FrameSpec { fd: true, brs: true, esi: true, ..spec(&data) }).unwrap();
+        assert_eq!(fd.as_bytes().len(), CANFD_MTU);
+        let back = decode(&fd);
+        assert_eq!(back.data().len(), 12);
+        assert_eq!(&back.data()[..10], &data);
+        assert_eq!(&back.data()[10..], &[0, 0]);
+        assert!(back.is_fd() && back.brs() && back.esi());
+        assert_eq!(fd.as_bytes()[5] as i32, CANFD_FDF | CANFD_BRS | CANFD_ESI);
+    }
+
+    #[test]
+    fn every_fd_length_pads_to_a_kernel_length() {
+        let valid = [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64];
+        for n in 0..=64usize {
+            let data = vec![1u8; n];
+            let frame = Frame::new(&FrameSpec { fd: true, ..spec(&data) }).unwrap();
+            let len = decode(&frame).data().len();
+            assert!(valid.contains(&len) && len >= n, "{n} bytes padded to {len}");
+        }
+    }
+
+    #[test]
+    fn classic_len8_dlc_survives() {
+        let frame = Frame::new(&FrameSpec { dlc: Some(13), ..spec(&[1; 8]) }).unwrap();
+        assert_eq!(frame.as_bytes()[7], 13, "len8_dlc is byte 7 of struct can_frame");
+        assert_eq!(decode(&frame).dlc(), 13);
+        assert_eq!(decode(&frame).data().len(), 8);
+    }
+
+    #[test]
+    fn invalid_specs_are_refused_in_python_cans_order() {
+        let cases: Vec<(FrameSpec<'_>, FrameError)> = vec![
+            (FrameSpec { remote: true, error: true, ..spec(&[]) }, FrameError::RemoteAndError),
+            (FrameSpec { remote: true, fd: true, ..spec(&[]) }, FrameError::RemoteAndFd),
+            (FrameSpec { id: 0x800, ..spec(&[]) }, FrameError::StandardIdRange(0x800)),
+            (FrameSpec { id: -1, ..spec(&[]) }, FrameError::StandardIdRange(-1)),
+            (
+                FrameSpec { id: 1 << 29, extended: true, ..spec(&[]) },
+                FrameError::ExtendedIdRange(1 << 29),
+            ),
+            (spec(&[0; 9]), FrameError::ClassicTooLong(9)),
+            (FrameSpec { fd: true, ..spec(&[0; 65]) }, FrameError::FdTooLong(65)),
+            (FrameSpec { remote: true, ..spec(&[1]) }, FrameError::RemoteWithData),
+            (FrameSpec { remote: true, dlc: Some(9), ..spec(&[]) }, FrameError::RemoteDlcRange(9)),
+            (
+                FrameSpec { dlc: Some(5), ..spec(&[0; 4]) },
+                FrameError::ClassicDlcMismatch { dlc: 5, len: 4 },
+            ),
+            (
+                FrameSpec { dlc: Some(9), ..spec(&[0; 7]) },
+                FrameError::ClassicDlcMismatch { dlc: 9, len: 7 },
+            ),
+            (
+                FrameSpec { fd: true, dlc: Some(12), ..spec(&[0; 10]) },
+                FrameError::FdDlcMismatch { dlc: 12, len: 10 },
+            ),
+            (FrameSpec { brs: true, ..spec(&[]) }, FrameError::BrsWithoutFd),
+            (FrameSpec { esi: true, ..spec(&[]) }, FrameError::EsiWithoutFd),
+        ];
+        for (spec, expected) in cases {
+            assert_eq!(Frame::new(&spec).unwrap_err(), expected, "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn error_texts_name_the_field_and_range() {
+        assert_eq!(
+            FrameError::StandardIdRange(-1).to_string(),
+            "arbitration_id -0x1 is out of range for a standard (11-bit) ID: must be in \
+             0x0..0x7ff; set is_extended_id=True for 29-bit IDs"
+        );
+        assert_eq!(
+            FrameError::ExtendedIdRange(0x2000_0000).to_string(),
+            "arbitration_id 0x20000000 is out of range for an extended (29-bit) ID: must be in \
+             0x0..0x1fffffff"
+        );
+    }
+
+    #[test]
+    fn odd_kernel_sizes_are_not_frames() {
+        assert!(Frame::from_kernel(RawFrame::ZERO, 8).is_none());
+        assert!(Frame::from_kernel(RawFrame::ZERO, 0).is_none());
+    }
+}

@@ -1,0 +1,24 @@
+//! ferrocan's core: SocketCAN for Python, without Python.
+//!
+//! Nothing here depends on PyO3, so `cargo test` and `cargo bench` drive the
+//! core directly. The Python binding lives in [`python`] behind the `python`
+//! feature, which maturin enables.
+//!
+//! * [`frame`]: CAN and CAN FD frames in the kernel's layout, with validation.
+//! * [`socket`]: a non-blocking CAN_RAW socket and its syscalls.
+//! * [`bus`]: timeouts, interruption and shutdown around a socket.
+//! * [`waker`]: the eventfd that lets `shutdown` end a blocked wait.
+
+pub mod bus;
+pub mod error;
+pub mod frame;
+pub mod socket;
+pub mod waker;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use bus::Bus;
+pub use error::Error;
+pub use frame::{Frame, FrameError, FrameSpec};
+pub use socket::{Options, Received};

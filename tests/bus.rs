@@ -1,0 +1,130 @@
+//! The core against the real kernel: run through `tools/vcan-run`, which
+//! `.cargo/config.toml` makes the test runner, so vcan0 and vcan1 exist.
+
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ferrocan::{Bus, Error, Frame, FrameSpec, Options};
+
+const TIMEOUT: Option<Duration> = Some(Duration::from_secs(2));
+
+fn open(channel: &str, options: Options) -> Bus {
+    Bus::open(channel, &options).unwrap_or_else(|e| panic!("opening {channel}: {e}"))
+}
+
+fn frame(spec: FrameSpec<'_>) -> Frame {
+    Frame::new(&spec).unwrap()
+}
+
+fn keep_going() -> bool {
+    true
+}
+
+#[test]
+fn a_frame_crosses_between_two_sockets_with_its_kernel_timestamp() {
+    let (tx, rx) = (open("vcan0", Options::default()), open("vcan0", Options::default()));
+    let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let sent = frame(FrameSpec { id: 0x123, data: &[1, 2, 3], ..Default::default() });
+    tx.send(&sent, TIMEOUT, &mut keep_going).unwrap();
+    let got = rx.recv(TIMEOUT, &mut keep_going).unwrap().expect("a frame");
+    assert_eq!((got.frame.id(), got.frame.data()), (0x123, &[1, 2, 3][..]));
+    assert!(got.local, "a frame from this host carries MSG_DONTROUTE");
+    assert!(!got.own);
+    let after = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    assert!(before <= got.timestamp && got.timestamp <= after, "{got:?}");
+}
+
+#[test]
+fn own_messages_come_back_only_when_asked_for() {
+    let options = Options { receive_own_messages: true, ..Options::default() };
+    let bus = open("vcan1", options);
+    bus.send(&frame(FrameSpec { id: 0x7FF, ..Default::default() }), TIMEOUT, &mut keep_going).unwrap();
+    let got = bus.recv(TIMEOUT, &mut keep_going).unwrap().expect("own frame");
+    assert!(got.own && got.local);
+    let quiet = open("vcan1", Options::default());
+    quiet.send(&frame(FrameSpec::default()), TIMEOUT, &mut keep_going).unwrap();
+    assert!(quiet.recv(Some(Duration::from_millis(50)), &mut keep_going).unwrap().is_none());
+}
+
+#[test]
+fn fd_frames_need_an_fd_socket() {
+    let fd = Options { fd: true, ..Options::default() };
+    let (tx, rx, classic) = (open("vcan0", fd), open("vcan0", fd), open("vcan0", Options::default()));
+    let data = [0xAB; 21];
+    let fd_frame = frame(FrameSpec { id: 0x10, fd: true, brs: true, data: &data, ..Default::default() });
+    assert!(matches!(classic.send(&fd_frame, TIMEOUT, &mut keep_going), Err(Error::FdOnClassicBus { .. })));
+    tx.send(&fd_frame, TIMEOUT, &mut keep_going).unwrap();
+    let got = rx.recv(TIMEOUT, &mut keep_going).unwrap().unwrap().frame;
+    assert!(got.is_fd() && got.brs() && !got.esi());
+    assert_eq!(got.data().len(), 24);
+    assert_eq!(&got.data()[..21], &data);
+    assert_eq!(&got.data()[21..], &[0, 0, 0], "padded with zeroes");
+    assert!(classic.recv(Some(Duration::ZERO), &mut keep_going).unwrap().is_none(), "classic sockets never see FD frames");
+}
+
+#[test]
+fn filters_select_in_the_kernel() {
+    let (tx, rx) = (open("vcan1", Options::default()), open("vcan1", Options::default()));
+    rx.set_filters(&[(0x100, 0x7F0)]).unwrap();
+    for id in [0x0FF, 0x105, 0x200, 0x10F] {
+        tx.send(&frame(FrameSpec { id, ..Default::default() }), TIMEOUT, &mut keep_going).unwrap();
+    }
+    let mut ids = Vec::new();
+    while let Some(r) = rx.recv(Some(Duration::from_millis(100)), &mut keep_going).unwrap() {
+        ids.push(r.frame.id());
+    }
+    assert_eq!(ids, [0x105, 0x10F]);
+}
+
+#[test]
+fn a_timeout_returns_none_after_about_that_long() {
+    let bus = open("vcan0", Options { error_frames: false, ..Options::default() });
+    bus.set_filters(&[]).unwrap();
+    let start = Instant::now();
+    assert!(bus.recv(Some(Duration::from_millis(200)), &mut keep_going).unwrap().is_none());
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(200) && waited < Duration::from_millis(1500), "{waited:?}");
+}
+
+#[test]
+fn shutdown_wakes_a_blocked_receiver_and_closes_the_bus() {
+    let bus = Arc::new(open("vcan1", Options::default()));
+    bus.set_filters(&[]).unwrap();
+    let waiter = {
+        let bus = Arc::clone(&bus);
+        thread::spawn(move || {
+            let start = Instant::now();
+            (bus.recv(None, &mut keep_going), start.elapsed())
+        })
+    };
+    thread::sleep(Duration::from_millis(100));
+    bus.shutdown();
+    let (result, waited) = waiter.join().unwrap();
+    assert!(matches!(result, Err(Error::Closed { .. })), "{result:?}");
+    assert!(waited < Duration::from_secs(1), "{waited:?}");
+    assert!(matches!(bus.fileno(), Err(Error::Closed { .. })));
+    bus.shutdown();
+}
+
+#[test]
+fn the_check_can_stop_a_blocking_receive() {
+    let bus = open("vcan0", Options::default());
+    bus.set_filters(&[]).unwrap();
+    let mut calls = 0;
+    let mut stop_on_third = || {
+        calls += 1;
+        calls < 3
+    };
+    assert!(matches!(bus.recv(None, &mut stop_on_third), Err(Error::Interrupted)));
+    assert_eq!(calls, 3);
+}
+
+#[test]
+fn opening_a_missing_or_non_can_interface_says_which() {
+    let missing = Bus::open("vcan99", &Options::default()).unwrap_err();
+    assert!(matches!(missing, Error::NoSuchInterface { .. }));
+    assert!(missing.to_string().contains("sudo ip link add dev vcan99 type vcan"), "{missing}");
+    let lo = Bus::open("lo", &Options::default()).unwrap_err();
+    assert!(matches!(lo, Error::NotCanInterface { .. }), "{lo:?}");
+}
