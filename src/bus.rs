@@ -79,9 +79,7 @@ impl Bus {
     /// Sends one frame, retrying while the kernel's queue is full until
     /// `timeout` (`None`: until it is taken).
     pub fn send(&self, frame: &Frame, timeout: Option<Duration>, check: Check<'_>) -> Result<(), Error> {
-        if frame.is_fd() && !self.fd_frames {
-            return Err(Error::FdOnClassicBus { channel: self.channel.clone() });
-        }
+        self.check_fd(frame)?;
         let deadline = Deadline::after(timeout);
         let mut backoff = MIN_BACKOFF;
         loop {
@@ -97,6 +95,17 @@ impl Bus {
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
+    }
+
+    /// One non-blocking receive attempt: a single syscall.
+    pub fn try_recv(&self) -> Result<Option<Received>, Error> {
+        self.recv_step(Duration::ZERO)
+    }
+
+    /// One non-blocking send attempt; `Ok(false)` when the queue is full.
+    pub fn try_send(&self, frame: &Frame) -> Result<bool, Error> {
+        self.check_fd(frame)?;
+        self.send_step(frame, Duration::ZERO)
     }
 
     pub fn set_filters(&self, filters: &[(u32, u32)]) -> Result<(), Error> {
@@ -161,6 +170,13 @@ impl Bus {
             self.wait(&open, events, pause)?;
         }
         Ok(false)
+    }
+
+    fn check_fd(&self, frame: &Frame) -> Result<(), Error> {
+        if frame.is_fd() && !self.fd_frames {
+            return Err(Error::FdOnClassicBus { channel: self.channel.clone() });
+        }
+        Ok(())
     }
 
     fn wait(&self, open: &Open, events: libc::c_short, slice: Duration) -> Result<Wait, Error> {

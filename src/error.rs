@@ -10,22 +10,47 @@ use crate::frame::FrameError;
 #[derive(Debug)]
 pub enum Error {
     /// No interface has this name.
-    NoSuchInterface { channel: String },
+    NoSuchInterface {
+        channel: String,
+    },
     /// The interface exists but is not a CAN interface (`lo`, `eth0`, ...).
-    NotCanInterface { channel: String },
+    NotCanInterface {
+        channel: String,
+    },
     /// The running kernel has no SocketCAN (CAN_RAW) support.
-    NoKernelSupport { errno: i32 },
+    NoKernelSupport {
+        errno: i32,
+    },
     /// Opening or binding failed for another reason.
-    Open { channel: String, errno: i32 },
+    Open {
+        channel: String,
+        errno: i32,
+    },
     /// The bus was shut down.
-    Closed { channel: String },
+    Closed {
+        channel: String,
+    },
     /// An FD frame was sent on a socket opened without FD support.
-    FdOnClassicBus { channel: String },
+    FdOnClassicBus {
+        channel: String,
+    },
     /// The kernel's transmit queue stayed full for the whole timeout.
-    BufferFull { channel: String, timeout_secs: f64 },
-    Transmit { channel: String, errno: i32 },
-    Receive { channel: String, errno: i32 },
-    Filters { channel: String, errno: i32 },
+    BufferFull {
+        channel: String,
+        timeout_secs: f64,
+    },
+    Transmit {
+        channel: String,
+        errno: i32,
+    },
+    Receive {
+        channel: String,
+        errno: i32,
+    },
+    Filters {
+        channel: String,
+        errno: i32,
+    },
     Frame(FrameError),
     /// The caller's check (for Python: pending signals) asked to stop.
     Interrupted,
@@ -72,10 +97,9 @@ impl fmt::Display for Error {
             Self::Open { channel, errno } => {
                 write!(f, "cannot open CAN interface '{channel}': {}", strerror(*errno))
             }
-            Self::Closed { channel } => write!(
-                f,
-                "the bus on '{channel}' is shut down; open a new Bus to use the interface again"
-            ),
+            Self::Closed { channel } => {
+                write!(f, "the bus on '{channel}' is shut down; open a new Bus to use the interface again")
+            }
             Self::FdOnClassicBus { channel } => {
                 write!(f, "cannot send a CAN FD frame on '{channel}': open the bus with fd=True")
             }
@@ -151,9 +175,6 @@ mod tests {
         );
         assert_eq!(down.errno(), Some(libc::ENETDOWN));
         let full = Error::BufferFull { channel: "can0".into(), timeout_secs: 0.1 };
-        assert_eq!(
-            full.to_string(),
-            "transmit buffer full on 'can0': the frame was not taken within 0.1 s"
-        );
+        assert_eq!(full.to_string(), "transmit buffer full on 'can0': the frame was not taken within 0.1 s");
     }
 }

@@ -8,8 +8,8 @@
 use std::fmt;
 
 use socketcan::frame::{
-    CANFD_BRS, CANFD_ESI, CANFD_FDF, CANFD_MAX_DLEN, CAN_EFF_FLAG, CAN_EFF_MASK, CAN_ERR_FLAG,
-    CAN_MAX_DLEN, CAN_RTR_FLAG, CAN_SFF_MASK,
+    CANFD_BRS, CANFD_ESI, CANFD_FDF, CANFD_MAX_DLEN, CAN_EFF_FLAG, CAN_EFF_MASK, CAN_ERR_FLAG, CAN_MAX_DLEN,
+    CAN_RTR_FLAG, CAN_SFF_MASK,
 };
 use socketcan::CanFdFrame;
 
@@ -79,9 +79,9 @@ impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::RemoteAndError => f.write_str("is_remote_frame and is_error_frame cannot both be set"),
-            Self::RemoteAndFd => f.write_str(
-                "is_remote_frame cannot be combined with is_fd: CAN FD has no remote frames",
-            ),
+            Self::RemoteAndFd => {
+                f.write_str("is_remote_frame cannot be combined with is_fd: CAN FD has no remote frames")
+            }
             Self::ExtendedIdRange(id) => write!(
                 f,
                 "arbitration_id {} is out of range for an extended (29-bit) ID: \
@@ -102,9 +102,9 @@ impl fmt::Display for FrameError {
             Self::FdTooLong(n) => {
                 write!(f, "data is {n} bytes, but a CAN FD frame carries at most 64")
             }
-            Self::RemoteWithData => f.write_str(
-                "a remote frame carries no data; pass dlc= for the requested length instead",
-            ),
+            Self::RemoteWithData => {
+                f.write_str("a remote frame carries no data; pass dlc= for the requested length instead")
+            }
             Self::RemoteDlcRange(dlc) => {
                 write!(f, "dlc {dlc} is out of range for a remote frame: must be in 0..8")
             }
@@ -113,10 +113,9 @@ impl fmt::Display for FrameError {
                 "dlc {dlc} contradicts the {len} data bytes: leave dlc=None or set it to {len} \
                  (9..15 are allowed only with 8 data bytes)"
             ),
-            Self::FdDlcMismatch { dlc, len } => write!(
-                f,
-                "dlc {dlc} contradicts the {len} data bytes: leave dlc=None or set it to {len}"
-            ),
+            Self::FdDlcMismatch { dlc, len } => {
+                write!(f, "dlc {dlc} contradicts the {len} data bytes: leave dlc=None or set it to {len}")
+            }
             Self::BrsWithoutFd => f.write_str("bitrate_switch requires is_fd=True"),
             Self::EsiWithoutFd => f.write_str("error_state_indicator requires is_fd=True"),
         }
@@ -146,7 +145,7 @@ impl Frame {
     /// Validates `spec` and encodes it, padding FD data to the next length
     /// the kernel accepts.
     pub fn new(spec: &FrameSpec<'_>) -> Result<Self, FrameError> {
-        check(spec)?;
+        spec.check()?;
         let mut raw = RawFrame::ZERO;
         raw.can_id = can_id(spec);
         raw.data[..spec.data.len()].copy_from_slice(spec.data);
@@ -176,11 +175,8 @@ impl Frame {
 
     /// The identifier without flag bits. Error frames keep every error-class bit.
     pub fn id(&self) -> u32 {
-        let mask = if self.raw.can_id & (CAN_EFF_FLAG | CAN_ERR_FLAG) != 0 {
-            CAN_EFF_MASK
-        } else {
-            CAN_SFF_MASK
-        };
+        let mask =
+            if self.raw.can_id & (CAN_EFF_FLAG | CAN_ERR_FLAG) != 0 { CAN_EFF_MASK } else { CAN_SFF_MASK };
         self.raw.can_id & mask
     }
 
@@ -273,7 +269,13 @@ fn can_id(spec: &FrameSpec<'_>) -> u32 {
     id
 }
 
-/// python-can's `Message._check`, in its order, without the timestamp.
+impl FrameSpec<'_> {
+    /// python-can's `Message._check`, in its order, without the timestamp.
+    pub fn check(&self) -> Result<(), FrameError> {
+        check(self)
+    }
+}
+
 fn check(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
     if spec.remote && spec.error {
         return Err(FrameError::RemoteAndError);
@@ -295,12 +297,8 @@ fn check(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
 
 fn check_id(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
     match (spec.extended, spec.id) {
-        (true, id) if !(0..=CAN_EFF_MASK as i64).contains(&id) => {
-            Err(FrameError::ExtendedIdRange(id))
-        }
-        (false, id) if !(0..=CAN_SFF_MASK as i64).contains(&id) => {
-            Err(FrameError::StandardIdRange(id))
-        }
+        (true, id) if !(0..=CAN_EFF_MASK as i64).contains(&id) => Err(FrameError::ExtendedIdRange(id)),
+        (false, id) if !(0..=CAN_SFF_MASK as i64).contains(&id) => Err(FrameError::StandardIdRange(id)),
         _ => Ok(()),
     }
 }
@@ -416,22 +414,13 @@ mod tests {
             (FrameSpec { remote: true, fd: true, ..spec(&[]) }, FrameError::RemoteAndFd),
             (FrameSpec { id: 0x800, ..spec(&[]) }, FrameError::StandardIdRange(0x800)),
             (FrameSpec { id: -1, ..spec(&[]) }, FrameError::StandardIdRange(-1)),
-            (
-                FrameSpec { id: 1 << 29, extended: true, ..spec(&[]) },
-                FrameError::ExtendedIdRange(1 << 29),
-            ),
+            (FrameSpec { id: 1 << 29, extended: true, ..spec(&[]) }, FrameError::ExtendedIdRange(1 << 29)),
             (spec(&[0; 9]), FrameError::ClassicTooLong(9)),
             (FrameSpec { fd: true, ..spec(&[0; 65]) }, FrameError::FdTooLong(65)),
             (FrameSpec { remote: true, ..spec(&[1]) }, FrameError::RemoteWithData),
             (FrameSpec { remote: true, dlc: Some(9), ..spec(&[]) }, FrameError::RemoteDlcRange(9)),
-            (
-                FrameSpec { dlc: Some(5), ..spec(&[0; 4]) },
-                FrameError::ClassicDlcMismatch { dlc: 5, len: 4 },
-            ),
-            (
-                FrameSpec { dlc: Some(9), ..spec(&[0; 7]) },
-                FrameError::ClassicDlcMismatch { dlc: 9, len: 7 },
-            ),
+            (FrameSpec { dlc: Some(5), ..spec(&[0; 4]) }, FrameError::ClassicDlcMismatch { dlc: 5, len: 4 }),
+            (FrameSpec { dlc: Some(9), ..spec(&[0; 7]) }, FrameError::ClassicDlcMismatch { dlc: 9, len: 7 }),
             (
                 FrameSpec { fd: true, dlc: Some(12), ..spec(&[0; 10]) },
                 FrameError::FdDlcMismatch { dlc: 12, len: 10 },

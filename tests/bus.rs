@@ -60,7 +60,10 @@ fn fd_frames_need_an_fd_socket() {
     assert_eq!(got.data().len(), 24);
     assert_eq!(&got.data()[..21], &data);
     assert_eq!(&got.data()[21..], &[0, 0, 0], "padded with zeroes");
-    assert!(classic.recv(Some(Duration::ZERO), &mut keep_going).unwrap().is_none(), "classic sockets never see FD frames");
+    assert!(
+        classic.recv(Some(Duration::ZERO), &mut keep_going).unwrap().is_none(),
+        "classic sockets never see FD frames"
+    );
 }
 
 #[test]

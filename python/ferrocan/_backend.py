@@ -8,15 +8,23 @@ Backends:
 
 * ``native``: ``ferrocan._native.RawSocket``, the Rust core.
 * ``ctypes``: ``ferrocan._ctypes.socket.CtypesSocket``, pure Python over libc.
+
+The default is the best one available; ``FERROCAN_BACKEND=native|ctypes`` in
+the environment overrides it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from ferrocan.exceptions import CanInterfaceNotImplementedError
+
 if TYPE_CHECKING:
     from ferrocan import Message
+
+BACKENDS = ("native", "ctypes")
 
 
 class RawSocket(Protocol):
@@ -33,16 +41,72 @@ class RawSocket(Protocol):
       ``CanOperationError``.
     """
 
-    backend: str
-    channel: str
+    @property
+    def backend(self) -> str: ...
 
-    def recv(self, timeout: float | None) -> Message | None: ...
+    @property
+    def channel(self) -> str: ...
 
-    def send(self, msg: Message, timeout: float | None) -> None: ...
+    def recv(self, timeout: float | None = None) -> Message | None: ...
+
+    def send(self, msg: object, timeout: float | None = None) -> None: ...
 
     def set_filters(self, filters: Sequence[tuple[int, int]]) -> None:
         """Install kernel filters given as ``(can_id, can_mask)`` pairs, flags included."""
 
     def fileno(self) -> int: ...
 
+    def dropped(self) -> int:
+        """Frames the kernel dropped because the receive buffer was full."""
+
     def shutdown(self) -> None: ...
+
+
+class RawSocketFactory(Protocol):
+    def __call__(
+        self,
+        channel: str,
+        *,
+        fd: bool = ...,
+        receive_own_messages: bool = ...,
+        local_loopback: bool = ...,
+        error_frames: bool = ...,
+    ) -> RawSocket: ...
+
+
+def native_available() -> bool:
+    try:
+        import ferrocan._native  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def default_backend() -> str:
+    """The backend a Bus gets when it does not ask for one."""
+    forced = os.environ.get("FERROCAN_BACKEND", "").strip().lower()
+    if forced and forced not in BACKENDS:
+        raise CanInterfaceNotImplementedError(
+            f"FERROCAN_BACKEND={forced!r} is not a backend; use 'native' or 'ctypes'"
+        )
+    return forced or ("native" if native_available() else "ctypes")
+
+
+def socket_class(backend: str) -> RawSocketFactory:
+    """The RawSocket class of ``backend``, or a clear error."""
+    if backend == "native":
+        try:
+            from ferrocan._native import RawSocket as Native
+        except ImportError as error:
+            raise CanInterfaceNotImplementedError(
+                "the native backend is not installed (no ferrocan._native for this platform); "
+                "install a binary wheel of ferrocan or use backend='ctypes'"
+            ) from error
+        return Native
+    if backend == "ctypes":
+        from ferrocan._ctypes.socket import CtypesSocket
+
+        return CtypesSocket
+    raise CanInterfaceNotImplementedError(
+        f"backend {backend!r} does not exist; use 'native' or 'ctypes'"
+    )

@@ -1,0 +1,42 @@
+"""ferrocan: fast, dependable SocketCAN for Python.
+
+python-can's ``socketcan`` API (``Bus``, ``Message``, ``recv``/``send`` with
+timeouts, filters, CAN FD) on a Rust core, with a pure-Python fallback.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from ferrocan import interface
+from ferrocan._backend import default_backend as _default_backend
+from ferrocan.bus import Bus, CanProtocol
+from ferrocan.exceptions import (
+    CanError,
+    CanInitializationError,
+    CanInterfaceNotImplementedError,
+    CanOperationError,
+    CanTimeoutError,
+)
+from ferrocan.message import Message
+
+__all__ = [
+    "Bus",
+    "CanError",
+    "CanInitializationError",
+    "CanInterfaceNotImplementedError",
+    "CanOperationError",
+    "CanProtocol",
+    "CanTimeoutError",
+    "Message",
+    "backend",
+    "interface",
+]
+
+#: The backend a ``Bus`` gets by default: ``"native"`` or ``"ctypes"``.
+backend: str = _default_backend()
+
+try:
+    __version__ = metadata.version("ferrocan")
+except metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"

@@ -1,0 +1,218 @@
+"""``ferrocan.Bus``: python-can's socketcan bus on a ferrocan backend."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from enum import Enum
+from types import TracebackType
+from typing import Any
+
+from ferrocan import _backend, _filters
+from ferrocan._filters import CanFilter
+from ferrocan.exceptions import CanInterfaceNotImplementedError, CanOperationError
+from ferrocan.message import Message
+
+__all__ = ["Bus", "CanProtocol"]
+
+#: Longest interface name Linux accepts (IFNAMSIZ less the NUL).
+MAX_NAME_BYTES = 15
+
+#: ``interface=`` values, and the backend each one asks for (None: the default).
+_INTERFACES: dict[str | None, str | None] = {
+    None: None,
+    "socketcan": None,
+    "ferrocan": None,
+    "socketcan_native": "native",
+    "socketcan_ctypes": "ctypes",
+}
+
+#: Keyword arguments python-can passes to every bus, meaningless on SocketCAN
+#: (a bitrate is set on the interface, see ``ferrocan.link``): accepted and ignored.
+_IGNORED = frozenset(
+    {"bitrate", "data_bitrate", "single_handle", "config_context", "ignore_config", "timing"}
+)
+
+
+class CanProtocol(Enum):
+    """The CAN protocol a bus speaks, as python-can names it."""
+
+    CAN_20 = "CAN_20"
+    CAN_FD = "CAN_FD"
+    CAN_FD_NON_ISO = "CAN_FD_NON_ISO"
+    CAN_XL = "CAN_XL"
+
+
+class Bus:
+    """A CAN bus on a SocketCAN interface, with python-can's API.
+
+    ``Bus('can0')`` opens a CAN_RAW socket on ``can0``; ``recv``, ``send``,
+    filters, iteration and the context manager behave as in python-can's
+    ``socketcan`` interface.
+
+    :param channel: the interface name, such as ``'can0'`` or ``'vcan0'``.
+    :param interface: ``None``, ``'socketcan'``, or the legacy
+        ``'socketcan_native'``/``'socketcan_ctypes'`` (deprecated: use
+        ``backend=``).
+    :param backend: ``'native'`` (Rust) or ``'ctypes'`` (pure Python); by
+        default the best available, or ``FERROCAN_BACKEND``.
+    :param receive_own_messages: receive the frames this bus sends.
+    :param local_loopback: let other sockets on this host see what this bus sends.
+    :param fd: send and receive CAN FD frames.
+    :param can_filters: python-can filter dicts, applied in the kernel.
+    :param ignore_rx_error_frames: do not receive error frames.
+    """
+
+    def __init__(
+        self,
+        channel: str | None = None,
+        interface: str | None = None,
+        *,
+        backend: str | None = None,
+        receive_own_messages: bool = False,
+        local_loopback: bool = True,
+        fd: bool = False,
+        can_filters: Iterable[CanFilter] | None = None,
+        ignore_rx_error_frames: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        interface = _legacy_bustype(interface, kwargs)
+        _reject_unknown(kwargs)
+        self.channel = _check_channel(channel)
+        self.backend = _choose_backend(interface, backend)
+        self._socket = _backend.socket_class(self.backend)(
+            self.channel,
+            fd=fd,
+            receive_own_messages=receive_own_messages,
+            local_loopback=local_loopback,
+            error_frames=not ignore_rx_error_frames,
+        )
+        self._shut_down = False
+        self._filters: list[CanFilter] | None = None
+        self.protocol = CanProtocol.CAN_FD if fd else CanProtocol.CAN_20
+        self.channel_info = f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend)"
+        if can_filters is not None:
+            self.set_filters(can_filters)
+
+    def recv(self, timeout: float | None = None) -> Message | None:
+        """Returns the next message, or ``None`` when ``timeout`` passes.
+
+        ``None`` waits until a frame arrives, ``0.0`` never blocks (one
+        syscall at most), a positive number waits at most that many seconds.
+        """
+        return self._socket.recv(timeout)
+
+    def send(self, msg: Message, timeout: float | None = None) -> None:
+        """Sends ``msg``; with a timeout, waits at most that long for room in
+        the kernel's transmit queue, then raises ``CanOperationError``."""
+        self._socket.send(msg, timeout)
+
+    def set_filters(self, filters: Iterable[CanFilter] | None = None) -> None:
+        """Filters received frames in the kernel; ``None`` receives all.
+
+        Each filter is python-can's ``{"can_id": ..., "can_mask": ...,
+        "extended": bool}``; a frame passes when it matches any filter.
+        """
+        kept = None if filters is None else list(filters)
+        self._socket.set_filters(_filters.to_kernel(kept))
+        self._filters = kept
+
+    @property
+    def filters(self) -> Sequence[CanFilter] | None:
+        """The filters last set, as given."""
+        return self._filters
+
+    @filters.setter
+    def filters(self, filters: Iterable[CanFilter] | None) -> None:
+        self.set_filters(filters)
+
+    def fileno(self) -> int:
+        """The socket's file descriptor, for ``select`` and event loops."""
+        return self._socket.fileno()
+
+    def shutdown(self) -> None:
+        """Closes the bus, waking any thread blocked in it. Idempotent."""
+        self._shut_down = True
+        self._socket.shutdown()
+
+    def __iter__(self) -> Iterator[Message]:
+        """Yields messages as they arrive, until the bus is shut down."""
+        while True:
+            try:
+                msg = self._socket.recv(None)
+            except CanOperationError:
+                if self._shut_down:
+                    return
+                raise
+            if msg is not None:
+                yield msg
+
+    def __enter__(self) -> Bus:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        state = ", shut down" if self._shut_down else ""
+        return f"ferrocan.Bus({self.channel!r}, backend={self.backend!r}{state})"
+
+
+def _legacy_bustype(interface: str | None, kwargs: dict[str, Any]) -> str | None:
+    if "bustype" not in kwargs:
+        return interface
+    bustype = kwargs.pop("bustype")
+    warnings.warn(
+        "bustype= is deprecated; use interface=", DeprecationWarning, stacklevel=3
+    )
+    if interface is not None and interface != bustype:
+        raise TypeError("pass interface or bustype, not both")
+    return bustype  # type: ignore[no-any-return]
+
+
+def _reject_unknown(kwargs: dict[str, Any]) -> None:
+    unknown = sorted(set(kwargs) - _IGNORED)
+    if unknown:
+        raise TypeError(f"Bus() got an unexpected keyword argument '{unknown[0]}'")
+
+
+def _check_channel(channel: object) -> str:
+    if not isinstance(channel, str):
+        raise TypeError(
+            "channel must be a str naming a CAN interface, such as 'can0', "
+            f"got {type(channel).__name__}"
+        )
+    if not channel:
+        raise ValueError("channel must name a CAN interface, such as 'can0'; got ''")
+    if "\0" in channel:
+        raise ValueError(f"channel {channel!r} contains a NUL byte; interface names cannot")
+    size = len(channel.encode())
+    if size > MAX_NAME_BYTES:
+        raise ValueError(
+            f"channel {channel!r} is {size} bytes long; "
+            f"Linux interface names are at most {MAX_NAME_BYTES} bytes"
+        )
+    return channel
+
+
+def _choose_backend(interface: str | None, backend: str | None) -> str:
+    if interface not in _INTERFACES:
+        raise CanInterfaceNotImplementedError(
+            f"interface {interface!r} is not supported by ferrocan; use 'socketcan' (or None)"
+        )
+    implied = _INTERFACES[interface]
+    if implied is not None:
+        warnings.warn(
+            f"interface={interface!r} is deprecated; use interface='socketcan', "
+            f"backend={implied!r}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if backend is not None and backend != implied:
+            raise ValueError(f"interface={interface!r} contradicts backend={backend!r}")
+    return backend or implied or _backend.default_backend()

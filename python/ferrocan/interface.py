@@ -1,0 +1,5 @@
+"""The seed's spelling: ``ferrocan.interface.Bus(channel, bustype=...)``."""
+
+from ferrocan.bus import Bus
+
+__all__ = ["Bus"]

@@ -1,0 +1,236 @@
+//! A message's fields from Python values: type conversion and validation
+//! with the texts of `docs/errors.md`, shared by `Message()` and by `send()`
+//! of any object shaped like a message (such as python-can's).
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyMemoryView, PyString, PyTuple};
+
+use super::errors::{to_pyerr, wrong_type};
+use crate::frame::FrameSpec;
+
+/// python-can's `Message` parameters, in its positional order.
+pub const NAMES: [&str; 12] = [
+    "timestamp",
+    "arbitration_id",
+    "is_extended_id",
+    "is_remote_frame",
+    "is_error_frame",
+    "channel",
+    "dlc",
+    "data",
+    "is_fd",
+    "is_rx",
+    "bitrate_switch",
+    "error_state_indicator",
+];
+
+/// One value per name in [`NAMES`]; `None` where the caller gave none.
+pub type Values<'py> = [Option<Bound<'py, PyAny>>; 12];
+
+/// Converted and validated fields.
+pub struct Fields<'py> {
+    pub timestamp: f64,
+    pub arbitration_id: i64,
+    pub is_extended_id: bool,
+    pub is_remote_frame: bool,
+    pub is_error_frame: bool,
+    pub channel: Option<Bound<'py, PyAny>>,
+    pub dlc: Option<i64>,
+    pub data: Bound<'py, PyByteArray>,
+    pub is_fd: bool,
+    pub is_rx: bool,
+    pub bitrate_switch: bool,
+    pub error_state_indicator: bool,
+}
+
+impl<'py> Fields<'py> {
+    /// Types first, in parameter order, then values, as python-can checks them.
+    pub fn parse(py: Python<'py>, values: &Values<'py>) -> PyResult<Self> {
+        let flag = |i: usize, default: bool| parse_bool(NAMES[i], values[i].as_ref(), default);
+        let fields = Self {
+            timestamp: parse_timestamp(values[0].as_ref())?,
+            arbitration_id: parse_int("arbitration_id must be an int", values[1].as_ref())?.unwrap_or(0),
+            is_extended_id: flag(2, true)?,
+            is_remote_frame: flag(3, false)?,
+            is_error_frame: flag(4, false)?,
+            channel: parse_channel(values[5].as_ref())?,
+            dlc: parse_int("dlc must be an int or None", values[6].as_ref())?,
+            data: parse_data(py, values[7].as_ref())?,
+            is_fd: flag(8, false)?,
+            is_rx: flag(9, true)?,
+            bitrate_switch: flag(10, false)?,
+            error_state_indicator: flag(11, false)?,
+        };
+        fields.check(py)?;
+        Ok(fields)
+    }
+
+    /// Reads the fields of any object with python-can's message attributes.
+    pub fn from_attributes(message: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let mut values: Values<'py> = Default::default();
+        for (value, name) in values.iter_mut().zip(NAMES) {
+            let attribute = message
+                .getattr(name)
+                .map_err(|_| wrong_type("send() expects a ferrocan.Message or a can.Message", message))?;
+            *value = Some(attribute);
+        }
+        Self::parse(message.py(), &values)
+    }
+
+    /// The frame these fields describe, borrowing the data.
+    ///
+    /// # Safety
+    /// The returned spec borrows the bytearray's buffer: no Python code may
+    /// run (and so resize it) while the spec is alive.
+    pub unsafe fn spec(&self) -> FrameSpec<'_> {
+        FrameSpec {
+            id: self.arbitration_id,
+            extended: self.is_extended_id,
+            remote: self.is_remote_frame,
+            error: self.is_error_frame,
+            fd: self.is_fd,
+            brs: self.bitrate_switch,
+            esi: self.error_state_indicator,
+            dlc: self.dlc,
+            data: self.data.as_bytes(),
+        }
+    }
+
+    fn check(&self, py: Python<'_>) -> PyResult<()> {
+        if !self.timestamp.is_finite() || self.timestamp < 0.0 {
+            let shown = PyFloat::new(py, self.timestamp).repr()?;
+            return Err(PyValueError::new_err(format!(
+                "timestamp must be a finite number of seconds >= 0, got {shown}"
+            )));
+        }
+        // SAFETY: nothing runs Python code while the spec is borrowed.
+        unsafe { self.spec() }.check().map_err(|e| to_pyerr(e.into()))
+    }
+}
+
+/// Maps `Message(*args, **kwargs)` onto [`NAMES`], taking python-can's
+/// ignored `check` and the deprecated `extended_id`.
+pub fn bind_arguments<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Values<'py>> {
+    let mut values: Values<'py> = Default::default();
+    if args.len() > NAMES.len() + 1 {
+        return Err(PyTypeError::new_err(format!(
+            "Message() takes at most {} positional arguments ({} given)",
+            NAMES.len() + 1,
+            args.len()
+        )));
+    }
+    for (slot, arg) in values.iter_mut().zip(args.iter()) {
+        *slot = Some(arg);
+    }
+    let Some(kwargs) = kwargs else { return Ok(values) };
+    for (key, value) in kwargs.iter() {
+        let key: String = key.extract()?;
+        match NAMES.iter().position(|n| *n == key) {
+            Some(i) if values[i].is_some() => {
+                return Err(PyTypeError::new_err(format!(
+                    "Message() got multiple values for argument '{key}'"
+                )))
+            }
+            Some(i) => values[i] = Some(value),
+            None if key == "check" => {}
+            None if key == "extended_id" => legacy_extended_id(&mut values, value, kwargs)?,
+            None => {
+                return Err(PyTypeError::new_err(format!(
+                    "Message() got an unexpected keyword argument '{key}'"
+                )))
+            }
+        }
+    }
+    Ok(values)
+}
+
+fn legacy_extended_id<'py>(
+    values: &mut Values<'py>,
+    value: Bound<'py, PyAny>,
+    kwargs: &Bound<'py, PyDict>,
+) -> PyResult<()> {
+    if values[2].is_some() || kwargs.contains("is_extended_id")? {
+        return Err(PyTypeError::new_err("pass is_extended_id or extended_id, not both"));
+    }
+    let py = value.py();
+    let warning = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+    PyErr::warn(py, &warning, c"extended_id is deprecated; use is_extended_id", 1)?;
+    values[2] = Some(value);
+    Ok(())
+}
+
+fn parse_timestamp(value: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
+    match value {
+        None => Ok(0.0),
+        Some(v) if v.is_instance_of::<PyFloat>() || v.is_instance_of::<PyInt>() => v.extract(),
+        Some(v) => Err(wrong_type("timestamp must be a number of seconds", v)),
+    }
+}
+
+/// An int (clamped to i64, which is still out of every CAN range), `None`
+/// for absent or None.
+fn parse_int(what: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
+    let Some(v) = value.filter(|v| !v.is_none()) else { return Ok(None) };
+    if !v.is_instance_of::<PyInt>() {
+        return Err(wrong_type(what, v));
+    }
+    Ok(Some(v.extract().unwrap_or(if v.gt(0)? { i64::MAX } else { i64::MIN })))
+}
+
+fn parse_bool(name: &str, value: Option<&Bound<'_, PyAny>>, default: bool) -> PyResult<bool> {
+    match value {
+        None => Ok(default),
+        Some(v) => match v.cast::<PyBool>() {
+            Ok(b) => Ok(b.is_true()),
+            Err(_) => Err(wrong_type(&format!("{name} must be a bool"), v)),
+        },
+    }
+}
+
+fn parse_channel<'py>(value: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) if v.is_instance_of::<PyString>() || v.is_instance_of::<PyInt>() => Ok(Some(v.clone())),
+        Some(v) => Err(wrong_type("channel must be a str, an int or None", v)),
+    }
+}
+
+/// The data as a bytearray: a given bytearray is kept (as python-can does),
+/// anything else is copied into a new one.
+pub fn parse_data<'py>(
+    py: Python<'py>,
+    value: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyByteArray>> {
+    let Some(v) = value.filter(|v| !v.is_none()) else { return Ok(PyByteArray::new(py, &[])) };
+    if let Ok(bytearray) = v.cast::<PyByteArray>() {
+        return Ok(bytearray.clone());
+    }
+    if v.is_instance_of::<PyBytes>() || v.is_instance_of::<PyMemoryView>() {
+        return PyByteArray::from(v);
+    }
+    const WHAT: &str = "data must be bytes-like or an iterable of ints in 0..255";
+    if v.is_instance_of::<PyString>() || v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>() {
+        return Err(wrong_type(WHAT, v));
+    }
+    let items = v.try_iter().map_err(|_| wrong_type(WHAT, v))?;
+    let mut bytes = Vec::new();
+    for (i, item) in items.enumerate() {
+        bytes.push(parse_byte(i, &item?)?);
+    }
+    Ok(PyByteArray::new(py, &bytes))
+}
+
+fn parse_byte(index: usize, item: &Bound<'_, PyAny>) -> PyResult<u8> {
+    if !item.is_instance_of::<PyInt>() {
+        return Err(wrong_type(&format!("data[{index}] must be an int in 0..255"), item));
+    }
+    item.extract::<u8>().map_err(|_| {
+        let shown = item.repr().map(|r| r.to_string()).unwrap_or_default();
+        PyValueError::new_err(format!("data[{index}] is {shown}, must be in 0..255"))
+    })
+}

@@ -1,0 +1,241 @@
+//! `ferrocan.Message`: python-can's message as a Rust class, so that the
+//! receive path builds one without running Python code.
+//!
+//! Fields and validation live here; the presentation that is the same for
+//! both implementations (`str`, `repr`, `equals`) is shared Python code in
+//! `ferrocan._message`.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
+
+use super::fields::{bind_arguments, parse_data, Fields};
+use crate::frame::{Frame, FrameSpec};
+use crate::socket::Received;
+
+/// A CAN message, with python-can's attributes and semantics.
+#[pyclass(module = "ferrocan", name = "Message", weakref, subclass)]
+pub struct Message {
+    #[pyo3(get, set)]
+    timestamp: f64,
+    #[pyo3(get, set)]
+    arbitration_id: i64,
+    #[pyo3(get, set)]
+    is_extended_id: bool,
+    #[pyo3(get, set)]
+    is_remote_frame: bool,
+    #[pyo3(get, set)]
+    is_error_frame: bool,
+    #[pyo3(get, set)]
+    channel: Option<Py<PyAny>>,
+    #[pyo3(get, set)]
+    dlc: i64,
+    data: Py<PyByteArray>,
+    #[pyo3(get, set)]
+    is_fd: bool,
+    #[pyo3(get, set)]
+    is_rx: bool,
+    #[pyo3(get, set)]
+    bitrate_switch: bool,
+    #[pyo3(get, set)]
+    error_state_indicator: bool,
+}
+
+impl Message {
+    /// A message for a frame from the kernel: nothing to validate.
+    pub fn from_received(py: Python<'_>, received: &Received, channel: &Py<PyAny>) -> Self {
+        let frame = &received.frame;
+        Self {
+            timestamp: received.timestamp.as_secs_f64(),
+            arbitration_id: frame.id().into(),
+            is_extended_id: frame.is_extended(),
+            is_remote_frame: frame.is_remote(),
+            is_error_frame: frame.is_error(),
+            channel: Some(channel.clone_ref(py)),
+            dlc: frame.dlc().into(),
+            data: PyByteArray::new(py, frame.data()).unbind(),
+            is_fd: frame.is_fd(),
+            is_rx: !received.local,
+            bitrate_switch: frame.brs(),
+            error_state_indicator: frame.esi(),
+        }
+    }
+
+    /// The frame to send, validated as its attributes stand now.
+    pub fn to_frame(&self, py: Python<'_>) -> PyResult<Frame> {
+        let spec = FrameSpec {
+            id: self.arbitration_id,
+            extended: self.is_extended_id,
+            remote: self.is_remote_frame,
+            error: self.is_error_frame,
+            fd: self.is_fd,
+            brs: self.bitrate_switch,
+            esi: self.error_state_indicator,
+            dlc: Some(self.dlc),
+            // SAFETY: the spec lives only for Frame::new, which runs no
+            // Python code, so the bytearray cannot change under it.
+            data: unsafe { self.data.bind(py).as_bytes() },
+        };
+        Frame::new(&spec).map_err(|e| super::errors::to_pyerr(e.into()))
+    }
+
+    fn from_fields(fields: Fields<'_>) -> Self {
+        let default_dlc = if fields.is_remote_frame { 0 } else { fields.data.len() as i64 };
+        Self {
+            timestamp: fields.timestamp,
+            arbitration_id: fields.arbitration_id,
+            is_extended_id: fields.is_extended_id,
+            is_remote_frame: fields.is_remote_frame,
+            is_error_frame: fields.is_error_frame,
+            channel: fields.channel.map(Bound::unbind),
+            dlc: fields.dlc.unwrap_or(default_dlc),
+            data: fields.data.unbind(),
+            is_fd: fields.is_fd,
+            is_rx: fields.is_rx,
+            bitrate_switch: fields.bitrate_switch,
+            error_state_indicator: fields.error_state_indicator,
+        }
+    }
+
+    /// A copy sharing `data` (python-can's `copy`) or owning a copy of it.
+    fn duplicate(&self, py: Python<'_>, data: Py<PyByteArray>) -> Self {
+        Self { channel: self.channel.as_ref().map(|c| c.clone_ref(py)), data, ..*self }
+    }
+}
+
+#[pymethods]
+impl Message {
+    #[new]
+    #[pyo3(signature = (*args, **kwargs))]
+    fn new(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let values = bind_arguments(args, kwargs)?;
+        Ok(Self::from_fields(Fields::parse(args.py(), &values)?))
+    }
+
+    /// Builds a message from fields already known to be valid (a backend's
+    /// decoded frame); `data` must be a bytearray.
+    #[classmethod]
+    #[allow(clippy::too_many_arguments)]
+    fn _unchecked(
+        _cls: &Bound<'_, PyType>,
+        timestamp: f64,
+        arbitration_id: i64,
+        is_extended_id: bool,
+        is_remote_frame: bool,
+        is_error_frame: bool,
+        channel: Option<Py<PyAny>>,
+        dlc: i64,
+        data: Py<PyByteArray>,
+        is_fd: bool,
+        is_rx: bool,
+        bitrate_switch: bool,
+        error_state_indicator: bool,
+    ) -> Self {
+        Self {
+            timestamp,
+            arbitration_id,
+            is_extended_id,
+            is_remote_frame,
+            is_error_frame,
+            channel,
+            dlc,
+            data,
+            is_fd,
+            is_rx,
+            bitrate_switch,
+            error_state_indicator,
+        }
+    }
+
+    #[getter]
+    fn data(&self, py: Python<'_>) -> Py<PyByteArray> {
+        self.data.clone_ref(py)
+    }
+
+    #[setter]
+    fn set_data(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.data = parse_data(value.py(), Some(value))?.unbind();
+        Ok(())
+    }
+
+    #[pyo3(signature = (other, timestamp_delta = Some(1.0e-6), check_channel = true, check_direction = true))]
+    fn equals(
+        slf: &Bound<'_, Self>,
+        other: &Bound<'_, PyAny>,
+        timestamp_delta: Option<f64>,
+        check_channel: bool,
+        check_direction: bool,
+    ) -> PyResult<bool> {
+        shared(slf.py(), "equals")?
+            .call1((slf, other, timestamp_delta, check_channel, check_direction))?
+            .extract()
+    }
+
+    fn __str__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        shared(slf.py(), "format_str")?.call1((slf,))?.extract()
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        shared(slf.py(), "format_repr")?.call1((slf,))?.extract()
+    }
+
+    fn __format__(slf: &Bound<'_, Self>, format_spec: &str) -> PyResult<String> {
+        if !format_spec.is_empty() {
+            return Err(PyValueError::new_err("non-empty format_specs are not supported"));
+        }
+        Self::__str__(slf)
+    }
+
+    fn __len__(&self) -> usize {
+        self.dlc.max(0) as usize
+    }
+
+    fn __bool__(&self) -> bool {
+        true
+    }
+
+    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.data.bind(py).to_vec())
+    }
+
+    fn __copy__(&self, py: Python<'_>) -> Self {
+        self.duplicate(py, self.data.clone_ref(py))
+    }
+
+    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> Self {
+        let data = PyByteArray::new(py, &self.data.bind(py).to_vec()).unbind();
+        self.duplicate(py, data)
+    }
+
+    /// python-can's positional arguments, identical in the pure-Python class,
+    /// so a pickle from either implementation loads in the other.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let m = slf.borrow();
+        let data = PyBytes::new(py, &m.data.bind(py).to_vec());
+        let args = (
+            m.timestamp,
+            m.arbitration_id,
+            m.is_extended_id,
+            m.is_remote_frame,
+            m.is_error_frame,
+            m.channel.as_ref().map(|c| c.clone_ref(py)),
+            m.dlc,
+            data,
+            m.is_fd,
+            m.is_rx,
+            m.bitrate_switch,
+            m.error_state_indicator,
+        )
+            .into_pyobject(py)?;
+        Ok((slf.get_type().into_any(), args))
+    }
+}
+
+/// A function of `ferrocan._message`, the presentation both classes share.
+fn shared<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyAny>> {
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let module = MODULE.get_or_try_init(py, || Ok::<_, PyErr>(py.import("ferrocan._message")?.unbind()))?;
+    module.bind(py).getattr(name)
+}

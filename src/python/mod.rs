@@ -1,0 +1,19 @@
+//! The Python binding: argument conversion, GIL handling and error mapping
+//! over the core, and nothing else.
+
+mod errors;
+mod fields;
+mod message;
+mod raw_socket;
+mod timeout;
+
+use pyo3::prelude::*;
+
+/// `ferrocan._native`: the Rust backend.
+#[pymodule(name = "_native", gil_used = false)]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<message::Message>()?;
+    m.add_class::<raw_socket::RawSocket>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

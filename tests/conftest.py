@@ -1,0 +1,75 @@
+"""Fixtures shared by the suite. Every test that touches a socket runs on a
+real kernel with vcan0 and vcan1 up: start pytest through tools/vcan-run."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import ferrocan
+from ferrocan._backend import native_available
+
+BACKENDS = ["native", "ctypes"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _has_vcan():
+        raise pytest.UsageError(
+            "vcan0 is missing: run the tests through tools/vcan-run (see README.md)"
+        )
+
+
+def _has_vcan() -> bool:
+    try:
+        with open("/sys/class/net/vcan0/type") as f:
+            return f.read().strip() == "280"  # ARPHRD_CAN
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each behavioural test runs once per backend."""
+    if request.param == "native" and not native_available():
+        pytest.fail("the native module is not built: run tools/setup")
+    return str(request.param)
+
+
+BusFactory = Callable[..., ferrocan.Bus]
+
+
+@pytest.fixture
+def make_bus(backend: str) -> Iterator[BusFactory]:
+    """Opens buses on the backend under test and shuts them all down after."""
+    buses: list[ferrocan.Bus] = []
+
+    def make(channel: str = "vcan0", **kwargs: Any) -> ferrocan.Bus:
+        bus = ferrocan.Bus(channel, backend=backend, **kwargs)
+        buses.append(bus)
+        return bus
+
+    yield make
+    for bus in buses:
+        bus.shutdown()
+
+
+def run(*command: str, timeout: float = 10.0) -> str:
+    """Runs a can-utils (or other) command and returns its stdout."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+    return done.stdout
+
+
+@pytest.fixture
+def vxcan_pair() -> Iterator[tuple[str, str]]:
+    """A vxcan tunnel: what one end sends, the other receives as from a peer."""
+    near, far = "vxcanA", "vxcanB"
+    run("ip", "link", "add", near, "type", "vxcan", "peer", "name", far)
+    try:
+        for name in (near, far):
+            run("ip", "link", "set", name, "up")
+        yield near, far
+    finally:
+        run("ip", "link", "del", near)

@@ -1,0 +1,242 @@
+"""Bus behaviour on a real kernel, once per backend: sending and receiving,
+timestamps, direction, filters, timeouts, shutdown and interruption."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import threading
+import time
+
+import pytest
+
+import ferrocan
+from ferrocan import CanOperationError, Message
+
+from .conftest import BusFactory, run
+
+RECV_TIMEOUT = 2.0
+
+
+def roundtrip(make_bus: BusFactory, msg: Message, **kwargs: object) -> Message:
+    tx, rx = make_bus(**kwargs), make_bus(**kwargs)
+    tx.send(msg)
+    got = rx.recv(RECV_TIMEOUT)
+    assert got is not None, f"{msg} did not arrive"
+    return got
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        Message(arbitration_id=0x123, is_extended_id=False, data=b"\xde\xad\xbe\xef"),
+        Message(arbitration_id=0x1FFFFFFF, data=bytes(range(8))),
+        Message(arbitration_id=0, is_extended_id=False),
+        Message(arbitration_id=0x7FF, is_extended_id=False, is_remote_frame=True, dlc=6),
+        Message(arbitration_id=0x12345, is_remote_frame=True, dlc=0),
+        Message(arbitration_id=0x12, is_extended_id=False, data=bytes(range(8)), dlc=15),
+    ],
+    ids=["standard", "extended", "empty", "remote", "remote-extended", "len8-dlc"],
+)
+def test_classic_frames_arrive_equal(make_bus: BusFactory, msg: Message) -> None:
+    got = roundtrip(make_bus, msg)
+    assert got.equals(msg, timestamp_delta=None, check_channel=False, check_direction=False)
+    assert got.channel == "vcan0"
+
+
+@pytest.mark.parametrize("size", [0, 8, 12, 64])
+def test_fd_frames_keep_brs_and_esi(make_bus: BusFactory, size: int) -> None:
+    msg = Message(
+        arbitration_id=0x1ABCDE, is_fd=True, bitrate_switch=True, error_state_indicator=True,
+        data=bytes(range(size)),
+    )
+    got = roundtrip(make_bus, msg, fd=True)
+    assert got.equals(msg, timestamp_delta=None, check_channel=False, check_direction=False)
+
+
+def test_fd_data_is_padded_to_a_valid_length(make_bus: BusFactory) -> None:
+    got = roundtrip(make_bus, Message(arbitration_id=1, is_fd=True, data=b"\x01" * 9), fd=True)
+    assert got.data == bytearray(b"\x01" * 9 + b"\x00" * 3)
+    assert got.dlc == 12 and got.is_fd
+
+
+def test_fd_frame_on_a_classic_bus_is_refused(make_bus: BusFactory) -> None:
+    bus = make_bus()
+    with pytest.raises(CanOperationError, match="open the bus with fd=True"):
+        bus.send(Message(arbitration_id=1, is_fd=True, data=b"x"))
+
+
+def test_timestamps_are_the_kernels_epoch_seconds(make_bus: BusFactory) -> None:
+    tx, rx = make_bus(), make_bus()
+    before = time.time()
+    tx.send(Message(arbitration_id=1))
+    got = rx.recv(RECV_TIMEOUT)
+    after = time.time()
+    assert got is not None
+    assert before - 0.001 <= got.timestamp <= after + 0.001
+
+
+def test_frames_from_this_host_are_not_rx(make_bus: BusFactory) -> None:
+    own = make_bus(receive_own_messages=True)
+    other = make_bus()
+    own.send(Message(arbitration_id=2))
+    for bus in (own, other):
+        got = bus.recv(RECV_TIMEOUT)
+        assert got is not None and got.is_rx is False
+
+
+def test_cansend_frames_arrive_and_are_local(make_bus: BusFactory) -> None:
+    bus = make_bus("vcan1")
+    run("cansend", "vcan1", "321#01")
+    got = bus.recv(RECV_TIMEOUT)
+    assert got is not None and (got.arbitration_id, got.data) == (0x321, bytearray(b"\x01"))
+    assert got.is_rx is False, "cansend runs on this host, so MSG_DONTROUTE is set"
+
+
+def test_frames_through_a_vxcan_tunnel_are_rx(make_bus: BusFactory, vxcan_pair: tuple[str, str]) -> None:
+    near, far = vxcan_pair
+    tx, rx = make_bus(near), make_bus(far)
+    tx.send(Message(arbitration_id=7))
+    got = rx.recv(RECV_TIMEOUT)
+    assert got is not None and got.arbitration_id == 7
+    assert got.is_rx is True, "a frame that crossed vxcan came from the peer, not this socket's host side"
+
+
+def test_own_messages_only_when_asked(make_bus: BusFactory) -> None:
+    quiet = make_bus("vcan1")
+    quiet.send(Message(arbitration_id=3))
+    assert quiet.recv(0.1) is None
+
+
+def test_local_loopback_off_hides_frames_from_other_sockets(make_bus: BusFactory) -> None:
+    tx = make_bus("vcan1", local_loopback=False)
+    rx = make_bus("vcan1")
+    tx.send(Message(arbitration_id=4))
+    assert rx.recv(0.1) is None
+
+
+def test_filters_select_in_the_kernel(make_bus: BusFactory) -> None:
+    tx = make_bus("vcan1")
+    rx = make_bus("vcan1", can_filters=[{"can_id": 0x100, "can_mask": 0x7F0, "extended": False}])
+    for can_id, ext in [(0x0FF, False), (0x105, False), (0x105, True), (0x10F, False)]:
+        tx.send(Message(arbitration_id=can_id, is_extended_id=ext))
+    got = drain(rx)
+    assert [(m.arbitration_id, m.is_extended_id) for m in got] == [(0x105, False), (0x10F, False)]
+    assert rx.filters == [{"can_id": 0x100, "can_mask": 0x7F0, "extended": False}]
+
+
+def test_set_filters_replaces_and_none_receives_all(make_bus: BusFactory) -> None:
+    tx, rx = make_bus("vcan1"), make_bus("vcan1")
+    rx.set_filters([{"can_id": 0x1, "can_mask": 0x7FF}])
+    tx.send(Message(arbitration_id=2, is_extended_id=False))
+    assert rx.recv(0.1) is None
+    rx.set_filters(None)
+    tx.send(Message(arbitration_id=2, is_extended_id=False))
+    assert [m.arbitration_id for m in drain(rx)] == [2]
+
+
+def test_recv_zero_never_blocks(make_bus: BusFactory) -> None:
+    bus = make_bus("vcan1")
+    start = time.monotonic()
+    for _ in range(100):
+        assert bus.recv(0.0) is None
+    assert time.monotonic() - start < 1.0
+
+
+@pytest.mark.parametrize("timeout", [0.05, 0.3])
+def test_recv_timeout_waits_about_that_long(make_bus: BusFactory, timeout: float) -> None:
+    bus = make_bus("vcan1")
+    start = time.monotonic()
+    assert bus.recv(timeout) is None
+    waited = time.monotonic() - start
+    assert timeout <= waited < timeout + 0.25
+
+
+def test_recv_returns_as_soon_as_a_frame_arrives(make_bus: BusFactory) -> None:
+    tx, rx = make_bus("vcan1"), make_bus("vcan1")
+    threading.Timer(0.1, tx.send, [Message(arbitration_id=5)]).start()
+    start = time.monotonic()
+    got = rx.recv(5.0)
+    assert got is not None and got.arbitration_id == 5
+    assert time.monotonic() - start < 1.0
+
+
+def test_iteration_yields_messages_and_ends_at_shutdown(make_bus: BusFactory) -> None:
+    tx, rx = make_bus("vcan1"), make_bus("vcan1")
+    for i in range(3):
+        tx.send(Message(arbitration_id=i))
+    seen: list[int] = []
+    for msg in rx:
+        seen.append(msg.arbitration_id)
+        if len(seen) == 3:
+            threading.Timer(0.1, rx.shutdown).start()
+    assert seen == [0, 1, 2]
+
+
+def test_context_manager_shuts_down(backend: str) -> None:
+    with ferrocan.Bus("vcan0", backend=backend) as bus:
+        assert bus.recv(0.0) is None
+    with pytest.raises(CanOperationError, match="shut down"):
+        bus.recv(0.0)
+
+
+def test_fileno_is_a_selectable_socket(make_bus: BusFactory) -> None:
+    tx, rx = make_bus("vcan1"), make_bus("vcan1")
+    assert select.select([rx.fileno()], [], [], 0)[0] == []
+    tx.send(Message(arbitration_id=6))
+    assert select.select([rx.fileno()], [], [], RECV_TIMEOUT)[0] == [rx.fileno()]
+
+
+def test_bus_describes_itself(make_bus: BusFactory, backend: str) -> None:
+    classic, fd = make_bus(), make_bus(fd=True)
+    assert classic.channel == "vcan0"
+    assert classic.protocol is ferrocan.CanProtocol.CAN_20
+    assert fd.protocol is ferrocan.CanProtocol.CAN_FD
+    assert backend in classic.channel_info and "vcan0" in classic.channel_info
+
+
+def test_every_call_after_shutdown_is_a_clear_error(make_bus: BusFactory) -> None:
+    bus = make_bus()
+    bus.shutdown()
+    bus.shutdown()
+    calls = [
+        lambda: bus.recv(0.0),
+        lambda: bus.send(Message(arbitration_id=1)),
+        lambda: bus.set_filters(None),
+        bus.fileno,
+    ]
+    for call in calls:
+        with pytest.raises(CanOperationError, match="vcan0' is shut down; open a new Bus"):
+            call()
+
+
+def test_shutdown_from_another_thread_wakes_a_blocked_recv(make_bus: BusFactory) -> None:
+    bus = make_bus("vcan1")
+    threading.Timer(0.2, bus.shutdown).start()
+    start = time.monotonic()
+    with pytest.raises(CanOperationError, match="shut down"):
+        bus.recv(None)
+    assert time.monotonic() - start < 0.2 + 0.5
+
+
+def test_ctrl_c_interrupts_a_blocking_recv_quickly(make_bus: BusFactory) -> None:
+    bus = make_bus("vcan1")
+    sent_at: list[float] = []
+
+    def interrupt() -> None:
+        sent_at.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Timer(0.2, interrupt).start()
+    with pytest.raises(KeyboardInterrupt):
+        bus.recv(None)
+    assert time.monotonic() - sent_at[0] < 0.1
+    assert bus.recv(0.0) is None, "the bus stays usable after Ctrl-C"
+
+
+def drain(bus: ferrocan.Bus) -> list[Message]:
+    got = []
+    while (msg := bus.recv(0.2)) is not None:
+        got.append(msg)
+    return got
