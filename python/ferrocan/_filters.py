@@ -14,27 +14,33 @@ CanFilter = Mapping[str, Any]
 _ACCEPT_ALL = [(0, 0)]
 
 
-def to_kernel(filters: Iterable[CanFilter] | None) -> list[tuple[int, int]]:
-    """Converts python-can filters; ``None`` receives everything.
+def parse(
+    filters: Iterable[CanFilter] | None,
+) -> tuple[list[CanFilter] | None, list[tuple[int, int]]]:
+    """Checks python-can filters and converts them for the kernel.
+
+    Returns the filters as a list (``None`` stays ``None``, meaning receive
+    everything) and the kernel's ``(can_id, can_mask)`` pairs.
 
     ``{"can_id": 0x100, "can_mask": 0x7F0, "extended": False}`` matches
     standard IDs 0x100..0x10F only: with ``extended`` given, the frame format
     must match too, as in python-can.
     """
     if filters is None:
-        return list(_ACCEPT_ALL)
+        return None, list(_ACCEPT_ALL)
     if isinstance(filters, Mapping) or not isinstance(filters, Iterable):
         raise TypeError(
             "can_filters must be a list of dicts such as "
             f"[{{'can_id': 0x100, 'can_mask': 0x7F0}}], got {type(filters).__name__}"
         )
-    pairs = [_pair(i, f) for i, f in enumerate(filters)]
+    kept = list(filters)
+    pairs = [_pair(i, f) for i, f in enumerate(kept)]
     if len(pairs) > MAX_FILTERS:
         raise ValueError(
             f"{len(pairs)} filters given, but the kernel takes at most {MAX_FILTERS}; "
             "merge filters with wider masks"
         )
-    return pairs
+    return kept, pairs
 
 
 def _pair(index: int, item: object) -> tuple[int, int]:

@@ -113,8 +113,8 @@ class Bus:
         Each filter is python-can's ``{"can_id": ..., "can_mask": ...,
         "extended": bool}``; a frame passes when it matches any filter.
         """
-        kept = None if filters is None else list(filters)
-        self._socket.set_filters(_filters.to_kernel(kept))
+        kept, pairs = _filters.parse(filters)
+        self._socket.set_filters(pairs)
         self._filters = kept
 
     @property
