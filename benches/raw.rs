@@ -1,1 +1,44 @@
-fn main() {}
+//! The Rust floor: frames per second through the core on vcan0, which the
+//! Python benchmark compares itself against. `cargo bench` runs this through
+//! tools/vcan-run (cargo's runner here), inside User-Mode Linux where the
+//! host kernel has no CAN.
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ferrocan::{Bus, Frame, FrameSpec, Options};
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(1));
+
+fn open(channel: &str) -> Bus {
+    Bus::open(channel, &Options::default()).expect("vcan0: run through tools/vcan-run")
+}
+
+fn single_frames(c: &mut Criterion) {
+    let (tx, rx) = (open("vcan0"), open("vcan0"));
+    let frame = Frame::new(&FrameSpec { id: 0x123, data: &[1, 2, 3, 4, 5, 6, 7, 8], ..Default::default() })
+        .expect("a valid frame");
+    let mut group = c.benchmark_group("single");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("recv(0.0) on an empty bus", |b| {
+        b.iter(|| assert!(rx.try_recv().expect("recv").is_none()));
+    });
+    group.bench_function("send", |b| {
+        b.iter(|| tx.send(&frame, WAIT, &mut || true).expect("send"));
+        while rx.try_recv().expect("drain").is_some() {}
+    });
+    group.bench_function("send+recv", |b| {
+        b.iter(|| {
+            tx.send(&frame, WAIT, &mut || true).expect("send");
+            rx.recv(WAIT, &mut || true).expect("recv").expect("a frame")
+        });
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = single_frames
+}
+criterion_main!(benches);

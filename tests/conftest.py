@@ -73,3 +73,21 @@ def vxcan_pair() -> Iterator[tuple[str, str]]:
         yield near, far
     finally:
         run("ip", "link", "del", near)
+
+
+@pytest.fixture
+def slow_vcan() -> Iterator[Callable[..., str]]:
+    """A vcan whose transmit queue fills up, as a real controller's does: a
+    token-bucket qdisc takes `rate` and queues at most `limit` bytes; past
+    that the kernel answers ENOBUFS. Returns a function that sets it up."""
+    name = "vcanq"
+
+    def make(rate: str = "8kbit", burst: str = "1600", limit: str = "1") -> str:
+        run("ip", "link", "add", "dev", name, "type", "vcan")
+        run("ip", "link", "set", name, "up")
+        run("tc", "qdisc", "add", "dev", name, "root", "tbf", "rate", rate, "burst", burst,
+            "limit", limit)
+        return name
+
+    yield make
+    subprocess.run(["ip", "link", "del", name], capture_output=True)

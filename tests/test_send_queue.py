@@ -1,0 +1,84 @@
+"""send() against a transmit queue that fills up: timeouts, retries,
+shutdown and Ctrl-C. vcan never pushes back by itself, so a token-bucket
+qdisc gives it a real kernel queue that answers ENOBUFS when full."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from ferrocan import CanOperationError, Message
+
+from .conftest import BusFactory
+
+FRAME = Message(arbitration_id=0x10, is_extended_id=False, data=b"\x01")
+
+
+def test_a_timed_send_gives_up_with_buffer_full(
+    make_bus: BusFactory, slow_vcan: Callable[..., str]
+) -> None:
+    bus = make_bus(slow_vcan(limit="1"))
+    start = time.monotonic()
+    with pytest.raises(CanOperationError) as raised:
+        bus.send(FRAME, timeout=0.2)
+    waited = time.monotonic() - start
+    assert raised.value.error_code == errno.ENOBUFS
+    assert str(raised.value) == (
+        "transmit buffer full on 'vcanq': the frame was not taken within 0.2 s [Error Code 105]"
+    )
+    assert 0.2 <= waited < 0.2 + 0.5
+
+
+def test_a_zero_timeout_send_tries_once(make_bus: BusFactory, slow_vcan: Callable[..., str]) -> None:
+    bus = make_bus(slow_vcan(limit="1"))
+    start = time.monotonic()
+    with pytest.raises(CanOperationError, match="within 0.0 s"):
+        bus.send(FRAME, timeout=0.0)
+    assert time.monotonic() - start < 0.2
+
+
+def test_an_untimed_send_waits_for_room_and_loses_nothing(
+    make_bus: BusFactory, slow_vcan: Callable[..., str]
+) -> None:
+    """620 frames/s with room for ten: most sends meet a full queue and retry."""
+    channel = slow_vcan(rate="80kbit", burst="160", limit="160")
+    tx, rx = make_bus(channel), make_bus(channel)
+    for i in range(150):
+        tx.send(Message(arbitration_id=i, is_extended_id=False))
+    got = []
+    while (msg := rx.recv(1.0)) is not None:
+        got.append(msg.arbitration_id)
+    assert got == list(range(150))
+    stats = subprocess.run(
+        ["tc", "-s", "qdisc", "show", "dev", channel], capture_output=True, text=True, check=True
+    ).stdout
+    assert "dropped 0," not in stats, f"the queue never filled, so nothing was retried:\n{stats}"
+
+
+def test_shutdown_wakes_a_send_waiting_for_room(
+    make_bus: BusFactory, slow_vcan: Callable[..., str]
+) -> None:
+    bus = make_bus(slow_vcan(limit="1"))
+    threading.Timer(0.2, bus.shutdown).start()
+    start = time.monotonic()
+    with pytest.raises(CanOperationError, match="shut down"):
+        bus.send(FRAME)
+    assert time.monotonic() - start < 0.2 + 0.5
+
+
+def test_ctrl_c_interrupts_a_send_waiting_for_room(
+    make_bus: BusFactory, slow_vcan: Callable[..., str]
+) -> None:
+    bus = make_bus(slow_vcan(limit="1"))
+    threading.Timer(0.2, os.kill, [os.getpid(), signal.SIGINT]).start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        bus.send(FRAME)
+    assert time.monotonic() - start < 0.2 + 0.1 + 0.1
