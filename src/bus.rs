@@ -6,12 +6,14 @@
 //! that needs another lock (Python's GIL) cannot deadlock with `shutdown`.
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::{errno_of, Error};
 use crate::frame::Frame;
-use crate::socket::{Options, RawSocket, Received};
+use crate::rx_buffer::{Received, RxBuffer};
+use crate::socket::{Options, RawSocket};
 use crate::waker::{Wait, Waker};
 
 /// The longest a blocking call goes without calling its `check`.
@@ -25,19 +27,32 @@ const MAX_BACKOFF: Duration = Duration::from_millis(5);
 /// [`Error::Interrupted`].
 pub type Check<'a> = &'a mut dyn FnMut() -> bool;
 
-/// An open socket and the waker that ends its waits.
-#[derive(Debug)]
+/// An open socket, the waker that ends its waits, and its receive buffer.
 struct Open {
     socket: RawSocket,
     waker: Waker,
+    rx: Mutex<RxBuffer>,
+}
+
+/// What a bus has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Statistics {
+    /// Frames handed to the caller.
+    pub received: u64,
+    /// Frames the kernel took for sending.
+    pub sent: u64,
+    /// Frames the kernel dropped because the socket's receive buffer was full.
+    pub dropped: u64,
 }
 
 /// A CAN_RAW socket with python-can's timeout semantics.
-#[derive(Debug)]
 pub struct Bus {
     channel: String,
     fd_frames: bool,
     open: RwLock<Option<Open>>,
+    received: AtomicU64,
+    sent: AtomicU64,
+    dropped: AtomicU64,
 }
 
 impl Bus {
@@ -47,7 +62,10 @@ impl Bus {
         Ok(Self {
             channel: channel.into(),
             fd_frames: options.fd,
-            open: RwLock::new(Some(Open { socket, waker })),
+            open: RwLock::new(Some(Open { socket, waker, rx: Mutex::new(RxBuffer::new()) })),
+            received: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
         })
     }
 
@@ -76,17 +94,49 @@ impl Bus {
         }
     }
 
+    /// Hands up to `max` more frames that are already available to `sink`,
+    /// without waiting. Returns how many.
+    pub fn drain(&self, max: usize, sink: &mut dyn FnMut(Received)) -> Result<usize, Error> {
+        let open = self.lock()?;
+        let mut count = 0;
+        while count < max {
+            match self.take(&open)? {
+                Some(received) => sink(received),
+                None => break,
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// Sends one frame, retrying while the kernel's queue is full until
     /// `timeout` (`None`: until it is taken).
     pub fn send(&self, frame: &Frame, timeout: Option<Duration>, check: Check<'_>) -> Result<(), Error> {
-        self.check_fd(frame)?;
+        self.send_batch(std::slice::from_ref(frame), timeout, check).map(|_| ())
+    }
+
+    /// Sends `frames` in order, retrying while the kernel's queue is full.
+    /// Returns how many the kernel took: all of them, unless `timeout`
+    /// passed first. Fails with [`Error::BufferFull`] only if it took none.
+    pub fn send_batch(
+        &self,
+        frames: &[Frame],
+        timeout: Option<Duration>,
+        check: Check<'_>,
+    ) -> Result<usize, Error> {
+        frames.iter().try_for_each(|f| self.check_fd(f))?;
         let deadline = Deadline::after(timeout);
         let mut backoff = MIN_BACKOFF;
+        let mut sent = 0;
         loop {
-            if self.send_step(frame, deadline.slice().min(backoff))? {
-                return Ok(());
+            sent += self.send_step(&frames[sent..], deadline.slice().min(backoff))?;
+            if sent == frames.len() {
+                return Ok(sent);
             }
             if deadline.expired() {
+                if sent > 0 {
+                    return Ok(sent);
+                }
                 let timeout_secs = timeout.unwrap_or_default().as_secs_f64();
                 return Err(Error::BufferFull { channel: self.channel.clone(), timeout_secs });
             }
@@ -97,15 +147,29 @@ impl Bus {
         }
     }
 
-    /// One non-blocking receive attempt: a single syscall.
+    /// One non-blocking receive attempt: served from the buffer, or one syscall.
     pub fn try_recv(&self) -> Result<Option<Received>, Error> {
         self.recv_step(Duration::ZERO)
     }
 
-    /// One non-blocking send attempt; `Ok(false)` when the queue is full.
-    pub fn try_send(&self, frame: &Frame) -> Result<bool, Error> {
-        self.check_fd(frame)?;
-        self.send_step(frame, Duration::ZERO)
+    /// One non-blocking attempt to send `frames`; how many the kernel took.
+    pub fn try_send_batch(&self, frames: &[Frame]) -> Result<usize, Error> {
+        frames.iter().try_for_each(|f| self.check_fd(f))?;
+        self.send_step(frames, Duration::ZERO)
+    }
+
+    /// Counters since the bus was opened.
+    pub fn statistics(&self) -> Statistics {
+        if let Some(open) = self.read().as_ref() {
+            let reported = lock_rx(open).dropped();
+            let counted = open.socket.kernel_drops().unwrap_or(0);
+            self.dropped.fetch_max(u64::from(reported.max(counted)), Ordering::Relaxed);
+        }
+        Statistics {
+            received: self.received.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+        }
     }
 
     pub fn set_filters(&self, filters: &[(u32, u32)]) -> Result<(), Error> {
@@ -117,17 +181,13 @@ impl Bus {
         Ok(self.lock()?.socket.as_raw_fd())
     }
 
-    /// Frames the kernel dropped for want of receive buffer so far.
-    pub fn dropped(&self) -> Result<u32, Error> {
-        Ok(self.lock()?.socket.dropped())
-    }
-
     pub fn is_shut_down(&self) -> bool {
         self.read().is_none()
     }
 
     /// Wakes every blocked call and closes the socket. Idempotent.
     pub fn shutdown(&self) {
+        self.statistics();
         if let Some(open) = self.read().as_ref() {
             open.waker.wake();
         }
@@ -140,25 +200,40 @@ impl Bus {
     /// and, if that found a frame, one more attempt.
     fn recv_step(&self, slice: Duration) -> Result<Option<Received>, Error> {
         let open = self.lock()?;
-        let try_recv = || open.socket.try_recv().map_err(|e| self.io_error(Op::Receive, errno_of(&e)));
-        if let Some(received) = try_recv()? {
+        if let Some(received) = self.take(&open)? {
             return Ok(Some(received));
         }
         if slice.is_zero() {
             return Ok(None);
         }
         match self.wait(&open, libc::POLLIN, slice)? {
-            Wait::Ready => try_recv(),
+            Wait::Ready => self.take(&open),
             _ => Ok(None),
         }
     }
 
-    /// One send attempt; `Ok(false)` after waiting up to `pause` when the
-    /// queue is full.
-    fn send_step(&self, frame: &Frame, pause: Duration) -> Result<bool, Error> {
+    /// The next buffered frame, refilling the buffer with one syscall when empty.
+    fn take(&self, open: &Open) -> Result<Option<Received>, Error> {
+        let mut rx = lock_rx(open);
+        if rx.pending() == 0 {
+            open.socket.recv_into(&mut rx).map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?;
+        }
+        let received = rx.pop();
+        if received.is_some() {
+            self.received.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(received)
+    }
+
+    /// One attempt to send `frames`; after a refusal, waits up to `pause`.
+    /// Returns how many the kernel took.
+    fn send_step(&self, frames: &[Frame], pause: Duration) -> Result<usize, Error> {
         let open = self.lock()?;
-        let errno = match open.socket.try_send(frame) {
-            Ok(()) => return Ok(true),
+        let errno = match open.socket.try_send_batch(frames) {
+            Ok(sent) => {
+                self.sent.fetch_add(sent as u64, Ordering::Relaxed);
+                return Ok(sent);
+            }
             Err(e) => errno_of(&e),
         };
         let events = match errno {
@@ -169,7 +244,7 @@ impl Bus {
         if !pause.is_zero() {
             self.wait(&open, events, pause)?;
         }
-        Ok(false)
+        Ok(0)
     }
 
     fn check_fd(&self, frame: &Frame) -> Result<(), Error> {
@@ -212,6 +287,20 @@ impl Bus {
             Op::Filters => Error::Filters { channel, errno },
         }
     }
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("channel", &self.channel)
+            .field("fd_frames", &self.fd_frames)
+            .field("shut_down", &self.is_shut_down())
+            .finish()
+    }
+}
+
+fn lock_rx(open: &Open) -> MutexGuard<'_, RxBuffer> {
+    open.rx.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for Bus {

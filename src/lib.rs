@@ -6,19 +6,22 @@
 //!
 //! * [`frame`]: CAN and CAN FD frames in the kernel's layout, with validation.
 //! * [`socket`]: a non-blocking CAN_RAW socket and its syscalls.
+//! * [`rx_buffer`]: the `recvmmsg` buffer that `recv` serves from.
 //! * [`bus`]: timeouts, interruption and shutdown around a socket.
 //! * [`waker`]: the eventfd that lets `shutdown` end a blocked wait.
 
 pub mod bus;
 pub mod error;
 pub mod frame;
+pub mod rx_buffer;
 pub mod socket;
 pub mod waker;
 
 #[cfg(feature = "python")]
 mod python;
 
-pub use bus::Bus;
+pub use bus::{Bus, Statistics};
 pub use error::Error;
 pub use frame::{Frame, FrameError, FrameSpec};
-pub use socket::{Options, Received};
+pub use rx_buffer::Received;
+pub use socket::Options;

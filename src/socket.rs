@@ -1,21 +1,22 @@
 //! One CAN_RAW socket: opening, options, and the non-blocking syscalls.
 //!
 //! The `socketcan` crate opens, binds and configures the socket; receiving
-//! goes through `recvmsg` directly, because the crate does not hand out the
-//! `msg_flags` (which tell our own frames from others') or the interface a
-//! frame came in on.
+//! and sending go through `recvmmsg` and `sendmmsg` directly, because the
+//! crate reads one frame per syscall and does not hand out the `msg_flags`
+//! (which tell our own frames from others') or the interface a frame came in on.
 
 use std::ffi::CString;
 use std::io;
-use std::mem::{size_of, MaybeUninit};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use socketcan::{CanAddr, CanFdSocket, CanFilter, CanSocket, Socket, SocketOptions};
 
 use crate::error::{errno_of, Error};
-use crate::frame::{Frame, RawFrame};
+use crate::frame::Frame;
+use crate::rx_buffer::RxBuffer;
+
+/// Frames per `sendmmsg` call.
+pub const SEND_CHUNK: usize = 64;
 
 /// How a socket is set up; python-can's `Bus` keyword arguments.
 #[derive(Clone, Copy, Debug)]
@@ -36,27 +37,10 @@ impl Default for Options {
     }
 }
 
-/// A frame as received, with what the kernel said about it.
-#[derive(Clone, Copy, Debug)]
-pub struct Received {
-    pub frame: Frame,
-    /// Kernel receive time since the Unix epoch (SO_TIMESTAMPNS).
-    pub timestamp: Duration,
-    /// The frame was sent from this host (MSG_DONTROUTE).
-    pub local: bool,
-    /// The frame was sent by this very socket (MSG_CONFIRM).
-    pub own: bool,
-    /// The interface it arrived on.
-    pub ifindex: i32,
-}
-
 /// A bound, non-blocking CAN_RAW socket.
 #[derive(Debug)]
 pub struct RawSocket {
     fd: OwnedFd,
-    fd_frames: bool,
-    /// The kernel's count of frames it dropped for want of buffer (SO_RXQ_OVFL).
-    dropped: AtomicU32,
 }
 
 impl RawSocket {
@@ -70,64 +54,35 @@ impl RawSocket {
             CanSocket::open_addr(&addr).and_then(|s| configure(s, options))
         }
         .map_err(|e| open_error(channel, &e))?;
-        Ok(Self { fd, fd_frames: options.fd, dropped: AtomicU32::new(0) })
+        Ok(Self { fd })
     }
 
-    /// Whether CAN FD frames may be sent and received.
-    pub fn fd_frames(&self) -> bool {
-        self.fd_frames
+    /// Reads whatever is queued into `buffer`: one `recvmmsg` syscall.
+    pub fn recv_into(&self, buffer: &mut RxBuffer) -> io::Result<usize> {
+        buffer.fill(self.fd.as_raw_fd())
     }
 
-    /// Frames the kernel dropped on this socket so far because its receive
-    /// buffer was full.
-    pub fn dropped(&self) -> u32 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// Reads one frame if one is queued: exactly one `recvmsg` syscall.
-    pub fn try_recv(&self) -> io::Result<Option<Received>> {
-        loop {
-            let mut frame = RawFrame::ZERO;
-            let mut addr = MaybeUninit::<libc::sockaddr_can>::zeroed();
-            let mut control = Control::new();
-            let mut iov = libc::iovec {
-                iov_base: (&mut frame as *mut RawFrame).cast(),
-                iov_len: size_of::<RawFrame>(),
-            };
-            // SAFETY: an all-zero msghdr is valid; the pointers set below
-            // stay live for the recvmsg call.
-            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-            msg.msg_name = addr.as_mut_ptr().cast();
-            msg.msg_namelen = size_of::<libc::sockaddr_can>() as libc::socklen_t;
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control.0.as_mut_ptr().cast();
-            msg.msg_controllen = control.0.len();
-            // SAFETY: msg describes live, writable buffers of the stated sizes.
-            let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                return match err.raw_os_error() {
-                    Some(libc::EAGAIN) => Ok(None),
-                    Some(libc::EINTR) => continue,
-                    _ => Err(err),
-                };
-            }
-            let Some(frame) = Frame::from_kernel(frame, n as usize) else { continue };
-            let (timestamp, dropped) = control.parse(&msg);
-            if let Some(dropped) = dropped {
-                self.dropped.store(dropped, Ordering::Relaxed);
-            }
-            // SAFETY: recvmsg filled in the address (or left it zeroed).
-            let ifindex = unsafe { addr.assume_init() }.can_ifindex;
-            return Ok(Some(Received {
-                frame,
-                timestamp,
-                local: msg.msg_flags & libc::MSG_DONTROUTE != 0,
-                own: msg.msg_flags & libc::MSG_CONFIRM != 0,
-                ifindex,
-            }));
+    /// Frames the kernel has dropped on this socket because its receive
+    /// buffer was full: the socket's own counter (SO_MEMINFO), exact at any
+    /// time, unlike SO_RXQ_OVFL, which frames carry as of when they were queued.
+    pub fn kernel_drops(&self) -> io::Result<u32> {
+        // SK_MEMINFO_VARS: the kernel fills as many u32 as it has, up to len.
+        let mut info = [0u32; 16];
+        let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+        // SAFETY: info is writable for len bytes; the kernel writes at most len.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_MEMINFO,
+                info.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
         }
+        Ok(info[libc::SK_MEMINFO_DROPS as usize])
     }
 
     /// Hands one frame to the kernel without blocking.
@@ -140,6 +95,57 @@ impl RawSocket {
             };
             if n >= 0 {
                 return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINTR) {
+                return Err(err);
+            }
+        }
+    }
+
+    /// Hands as many of `frames` to the kernel as it takes without blocking,
+    /// with one `sendmmsg` per [`SEND_CHUNK`] frames. Returns how many were
+    /// taken; an error only when the first frame was refused.
+    pub fn try_send_batch(&self, frames: &[Frame]) -> io::Result<usize> {
+        let mut sent = 0;
+        for chunk in frames.chunks(SEND_CHUNK) {
+            let taken = match self.sendmmsg(chunk) {
+                Ok(taken) => taken,
+                Err(_) if sent > 0 => return Ok(sent),
+                Err(e) => return Err(e),
+            };
+            sent += taken;
+            if taken < chunk.len() {
+                break;
+            }
+        }
+        Ok(sent)
+    }
+
+    fn sendmmsg(&self, frames: &[Frame]) -> io::Result<usize> {
+        debug_assert!(frames.len() <= SEND_CHUNK);
+        // SAFETY: zeroed iovec and mmsghdr are valid; the pointers set below
+        // point into `frames` and `iovecs`, which outlive the syscall.
+        let mut iovecs: [libc::iovec; SEND_CHUNK] = unsafe { std::mem::zeroed() };
+        let mut headers: [libc::mmsghdr; SEND_CHUNK] = unsafe { std::mem::zeroed() };
+        for (i, frame) in frames.iter().enumerate() {
+            let bytes = frame.as_bytes();
+            iovecs[i] = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
+            headers[i].msg_hdr.msg_iov = &mut iovecs[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
+        }
+        loop {
+            // SAFETY: headers[..len] describe live buffers; the kernel only reads them.
+            let n = unsafe {
+                libc::sendmmsg(
+                    self.fd.as_raw_fd(),
+                    headers.as_mut_ptr(),
+                    frames.len() as u32,
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n >= 0 {
+                return Ok(n as usize);
             }
             let err = io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EINTR) {
@@ -209,42 +215,5 @@ fn open_error(channel: &str, e: &io::Error) -> Error {
         // The index exists (checked before), so the device is of another kind.
         libc::ENODEV => Error::NotCanInterface { channel: channel.into() },
         errno => Error::Open { channel: channel.into(), errno },
-    }
-}
-
-/// Room for the ancillary data we ask for: one timespec and one u32, with
-/// headroom; aligned as `cmsghdr` requires.
-#[repr(C, align(8))]
-struct Control([u8; 128]);
-
-impl Control {
-    fn new() -> Self {
-        Self([0; 128])
-    }
-
-    /// The SO_TIMESTAMPNS time and the SO_RXQ_OVFL drop count, where present.
-    fn parse(&self, msg: &libc::msghdr) -> (Duration, Option<u32>) {
-        let mut timestamp = Duration::ZERO;
-        let mut dropped = None;
-        // SAFETY: msg's control pointer and length describe self.0, which
-        // the kernel filled; CMSG_* walk within those bounds.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(msg);
-            while !cmsg.is_null() {
-                let data = libc::CMSG_DATA(cmsg);
-                match ((*cmsg).cmsg_level, (*cmsg).cmsg_type) {
-                    (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
-                        let ts = std::ptr::read_unaligned(data.cast::<libc::timespec>());
-                        timestamp = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
-                    }
-                    (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) => {
-                        dropped = Some(std::ptr::read_unaligned(data.cast::<u32>()));
-                    }
-                    _ => {}
-                }
-                cmsg = libc::CMSG_NXTHDR(msg, cmsg);
-            }
-        }
-        (timestamp, dropped)
     }
 }

@@ -131,3 +131,36 @@ fn opening_a_missing_or_non_can_interface_says_which() {
     let lo = Bus::open("lo", &Options::default()).unwrap_err();
     assert!(matches!(lo, Error::NotCanInterface { .. }), "{lo:?}");
 }
+
+#[test]
+fn batches_keep_order_and_every_frame_its_own_metadata() {
+    let (tx, rx) = (open("vcan1", Options::default()), open("vcan1", Options::default()));
+    let frames: Vec<Frame> =
+        (0..200u8).map(|i| frame(FrameSpec { id: i64::from(i), data: &[i], ..Default::default() })).collect();
+    assert_eq!(tx.send_batch(&frames, TIMEOUT, &mut keep_going).unwrap(), 200);
+    let first = rx.recv(TIMEOUT, &mut keep_going).unwrap().expect("a frame");
+    let mut got = vec![first];
+    rx.drain(usize::MAX, &mut |r| got.push(r)).unwrap();
+    let ids: Vec<u32> = got.iter().map(|r| r.frame.id()).collect();
+    assert_eq!(ids, (0..200).collect::<Vec<u32>>());
+    assert!(got.iter().all(|r| r.frame.data() == [r.frame.id() as u8] && r.local));
+    assert!(got.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+    assert_eq!(tx.statistics().sent, 200);
+    assert_eq!(rx.statistics().received, 200);
+    assert_eq!(rx.statistics().dropped, 0);
+}
+
+#[test]
+fn a_full_receive_buffer_counts_what_the_kernel_drops() {
+    let (tx, rx) = (open("vcan0", Options::default()), open("vcan0", Options::default()));
+    rx.set_filters(&[(0x321, 0x7FF)]).unwrap();
+    let flood = vec![frame(FrameSpec { id: 0x321, ..Default::default() }); 5000];
+    assert_eq!(tx.send_batch(&flood, TIMEOUT, &mut keep_going).unwrap(), 5000);
+    let mut received = 0;
+    while rx.recv(Some(Duration::from_millis(100)), &mut keep_going).unwrap().is_some() {
+        received += 1;
+    }
+    let stats = rx.statistics();
+    assert!(stats.dropped > 0, "5000 frames overflow the default receive buffer: {received} {stats:?}");
+    assert_eq!(received + stats.dropped, 5000, "{stats:?}");
+}

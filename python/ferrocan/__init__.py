@@ -19,9 +19,11 @@ from ferrocan.exceptions import (
     CanTimeoutError,
 )
 from ferrocan.message import Message
+from ferrocan.statistics import BusStatistics
 
 __all__ = [
     "Bus",
+    "BusStatistics",
     "CanError",
     "CanInitializationError",
     "CanInterfaceNotImplementedError",

@@ -16,7 +16,7 @@ the environment overrides it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ferrocan.exceptions import CanInterfaceNotImplementedError
@@ -49,15 +49,19 @@ class RawSocket(Protocol):
 
     def recv(self, timeout: float | None = None) -> Message | None: ...
 
+    def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]: ...
+
     def send(self, msg: object, timeout: float | None = None) -> None: ...
+
+    def send_batch(self, messages: Iterable[object], timeout: float | None = None) -> int: ...
 
     def set_filters(self, filters: Sequence[tuple[int, int]]) -> None:
         """Install kernel filters given as ``(can_id, can_mask)`` pairs, flags included."""
 
     def fileno(self) -> int: ...
 
-    def dropped(self) -> int:
-        """Frames the kernel dropped because the receive buffer was full."""
+    def statistics(self) -> tuple[int, int, int]:
+        """``(received, sent, dropped)``; dropped by the kernel for want of room."""
 
     def shutdown(self) -> None: ...
 

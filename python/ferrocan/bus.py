@@ -12,6 +12,7 @@ from ferrocan import _backend, _filters
 from ferrocan._filters import CanFilter
 from ferrocan.exceptions import CanInterfaceNotImplementedError, CanOperationError
 from ferrocan.message import Message
+from ferrocan.statistics import BusStatistics
 
 __all__ = ["Bus", "CanProtocol"]
 
@@ -106,6 +107,23 @@ class Bus:
         """Sends ``msg``; with a timeout, waits at most that long for room in
         the kernel's transmit queue, then raises ``CanOperationError``."""
         self._socket.send(msg, timeout)
+
+    def recv_batch(
+        self, max_messages: int = 256, timeout: float | None = None
+    ) -> list[Message]:
+        """Returns every message already available, up to ``max_messages``;
+        when none is, waits like ``recv`` (an empty list on timeout)."""
+        return self._socket.recv_batch(max_messages, timeout)
+
+    def send_batch(self, messages: Iterable[Message], timeout: float | None = None) -> int:
+        """Sends ``messages`` in order with as few syscalls as possible and
+        returns how many the kernel took: all of them, unless ``timeout``
+        passed first. Raises ``CanOperationError`` if it took none in time."""
+        return self._socket.send_batch(messages, timeout)
+
+    def statistics(self) -> BusStatistics:
+        """Frames received, sent, and dropped by the kernel for want of room."""
+        return BusStatistics(*self._socket.statistics())
 
     def set_filters(self, filters: Iterable[CanFilter] | None = None) -> None:
         """Filters received frames in the kernel; ``None`` receives all.

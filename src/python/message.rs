@@ -12,7 +12,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
 
 use super::fields::{bind_arguments, parse_data, Fields};
 use crate::frame::{Frame, FrameSpec};
-use crate::socket::Received;
+use crate::rx_buffer::Received;
 
 /// A CAN message, with python-can's attributes and semantics.
 #[pyclass(module = "ferrocan", name = "Message", weakref, subclass)]

@@ -4,8 +4,11 @@
 //! releasing it); only real waits release the GIL, and they check for
 //! signals between the core's wait slices so Ctrl-C works.
 
+use std::time::Duration;
+
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyList, PyString};
 
 use super::errors::to_pyerr;
 use super::fields::Fields;
@@ -61,6 +64,31 @@ impl RawSocket {
         Ok(received.map(|r| Message::from_received(py, &r, &self.channel)))
     }
 
+    /// Everything available, up to `max_messages`; waits like `recv` when
+    /// nothing is.
+    #[pyo3(signature = (max_messages = 256, timeout = None))]
+    fn recv_batch<'py>(
+        &self,
+        py: Python<'py>,
+        max_messages: usize,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if max_messages == 0 {
+            return Err(PyValueError::new_err("max_messages must be at least 1, got 0"));
+        }
+        let list = PyList::empty(py);
+        let Some(first) = self.recv(py, timeout)? else { return Ok(list) };
+        list.append(first)?;
+        let mut failed = None;
+        let mut sink = |r| {
+            if let Err(e) = list.append(Message::from_received(py, &r, &self.channel)) {
+                failed.get_or_insert(e);
+            }
+        };
+        self.bus.drain(max_messages - 1, &mut sink).map_err(to_pyerr)?;
+        failed.map_or(Ok(list), Err)
+    }
+
     #[pyo3(signature = (msg, timeout = None))]
     fn send(
         &self,
@@ -70,10 +98,21 @@ impl RawSocket {
     ) -> PyResult<()> {
         let timeout = timeout::parse(timeout)?;
         let frame = frame_of(msg)?;
-        if self.bus.try_send(&frame).map_err(to_pyerr)? {
-            return Ok(());
-        }
-        blocking(py, |check| self.bus.send(&frame, timeout, check))
+        self.send_frames(py, std::slice::from_ref(&frame), timeout).map(|_| ())
+    }
+
+    /// Sends `messages` in order; returns how many the kernel took (all,
+    /// unless the timeout passed first).
+    #[pyo3(signature = (messages, timeout = None))]
+    fn send_batch(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let timeout = timeout::parse(timeout)?;
+        let frames = messages.try_iter()?.map(|m| frame_of(&m?)).collect::<PyResult<Vec<_>>>()?;
+        self.send_frames(py, &frames, timeout)
     }
 
     fn set_filters(&self, filters: Vec<(u32, u32)>) -> PyResult<()> {
@@ -84,13 +123,26 @@ impl RawSocket {
         self.bus.fileno().map_err(to_pyerr)
     }
 
-    /// Frames the kernel dropped because the receive buffer was full.
-    fn dropped(&self) -> PyResult<u32> {
-        self.bus.dropped().map_err(to_pyerr)
+    /// `(received, sent, dropped)` since the socket was opened.
+    fn statistics(&self) -> (u64, u64, u64) {
+        let s = self.bus.statistics();
+        (s.received, s.sent, s.dropped)
     }
 
     fn shutdown(&self, py: Python<'_>) {
         py.detach(|| self.bus.shutdown());
+    }
+}
+
+impl RawSocket {
+    /// One attempt with the GIL held; only a full queue releases it to wait.
+    fn send_frames(&self, py: Python<'_>, frames: &[Frame], timeout: Option<Duration>) -> PyResult<usize> {
+        let sent = self.bus.try_send_batch(frames).map_err(to_pyerr)?;
+        if sent == frames.len() || timeout.is_some_and(|t| t.is_zero()) && sent > 0 {
+            return Ok(sent);
+        }
+        let rest = &frames[sent..];
+        Ok(sent + blocking(py, |check| self.bus.send_batch(rest, timeout, check))?)
     }
 }
 

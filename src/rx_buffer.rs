@@ -1,0 +1,185 @@
+//! The per-bus receive buffer: one `recvmmsg` fills up to [`SLOTS`] frames,
+//! each with its own timestamp, flags and interface, and `recv` serves from
+//! it before it touches the kernel again.
+
+use std::io;
+use std::mem::size_of;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use crate::frame::{Frame, RawFrame};
+
+/// Frames one `recvmmsg` can read.
+pub const SLOTS: usize = 64;
+
+/// Ancillary data room per frame: SO_TIMESTAMPNS (a timespec) and
+/// SO_RXQ_OVFL (a u32), each behind a cmsghdr, with headroom.
+const CONTROL_BYTES: usize = 96;
+
+/// A frame as received, with what the kernel said about it.
+#[derive(Clone, Copy, Debug)]
+pub struct Received {
+    pub frame: Frame,
+    /// Kernel receive time since the Unix epoch (SO_TIMESTAMPNS).
+    pub timestamp: Duration,
+    /// The frame was sent from this host (MSG_DONTROUTE).
+    pub local: bool,
+    /// The frame was sent by this very socket (MSG_CONFIRM).
+    pub own: bool,
+    /// The interface it arrived on.
+    pub ifindex: i32,
+}
+
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+struct Control([u8; CONTROL_BYTES]);
+
+/// Buffers for `recvmmsg`, allocated once per bus; the kernel's headers
+/// point into the boxed arrays, whose addresses never change.
+pub struct RxBuffer {
+    frames: Box<[RawFrame; SLOTS]>,
+    addrs: Box<[libc::sockaddr_can; SLOTS]>,
+    controls: Box<[Control; SLOTS]>,
+    iovecs: Box<[libc::iovec; SLOTS]>,
+    headers: Box<[libc::mmsghdr; SLOTS]>,
+    /// Slots filled by the last `recvmmsg`, and the next one to hand out.
+    filled: usize,
+    next: usize,
+    /// The kernel's latest count of frames it dropped (SO_RXQ_OVFL).
+    dropped: u32,
+}
+
+// SAFETY: the raw pointers in `iovecs` and `headers` point only into this
+// struct's own boxes, so moving the struct to another thread moves them too.
+unsafe impl Send for RxBuffer {}
+
+impl RxBuffer {
+    pub fn new() -> Self {
+        // SAFETY: all of these are plain C structs for which zero is valid.
+        let mut buffer = unsafe {
+            Self {
+                frames: Box::new([RawFrame::ZERO; SLOTS]),
+                addrs: Box::new(std::mem::zeroed()),
+                controls: Box::new([Control([0; CONTROL_BYTES]); SLOTS]),
+                iovecs: Box::new(std::mem::zeroed()),
+                headers: Box::new(std::mem::zeroed()),
+                filled: 0,
+                next: 0,
+                dropped: 0,
+            }
+        };
+        for i in 0..SLOTS {
+            buffer.iovecs[i] = libc::iovec {
+                iov_base: (&mut buffer.frames[i] as *mut RawFrame).cast(),
+                iov_len: size_of::<RawFrame>(),
+            };
+            let hdr = &mut buffer.headers[i].msg_hdr;
+            hdr.msg_name = (&mut buffer.addrs[i] as *mut libc::sockaddr_can).cast();
+            hdr.msg_iov = &mut buffer.iovecs[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = buffer.controls[i].0.as_mut_ptr().cast();
+        }
+        buffer
+    }
+
+    /// Frames read from the kernel and not yet handed out.
+    pub fn pending(&self) -> usize {
+        self.filled - self.next
+    }
+
+    /// The kernel's count of frames dropped on this socket, as of the last
+    /// frame handed out.
+    pub fn dropped(&self) -> u32 {
+        self.dropped
+    }
+
+    /// Reads up to [`SLOTS`] frames with one non-blocking `recvmmsg`; call
+    /// only when nothing is pending. `Ok(0)` when the socket had none.
+    pub fn fill(&mut self, fd: RawFd) -> io::Result<usize> {
+        debug_assert_eq!(self.pending(), 0);
+        for header in &mut self.headers[..] {
+            // The kernel overwrites these lengths; restore the room we have.
+            header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_can>() as libc::socklen_t;
+            header.msg_hdr.msg_controllen = CONTROL_BYTES;
+        }
+        self.filled = 0;
+        self.next = 0;
+        loop {
+            // SAFETY: every header describes live buffers owned by self.
+            let n = unsafe {
+                libc::recvmmsg(
+                    fd,
+                    self.headers.as_mut_ptr(),
+                    SLOTS as u32,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n >= 0 {
+                self.filled = n as usize;
+                return Ok(self.filled);
+            }
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EAGAIN) => return Ok(0),
+                Some(libc::EINTR) => continue,
+                _ => return Err(err),
+            }
+        }
+    }
+
+    /// The next frame read, decoded; `None` once all are handed out.
+    pub fn pop(&mut self) -> Option<Received> {
+        while self.next < self.filled {
+            let i = self.next;
+            self.next += 1;
+            let header = &self.headers[i];
+            let Some(frame) = Frame::from_kernel(self.frames[i], header.msg_len as usize) else { continue };
+            let (timestamp, dropped) = parse_control(&header.msg_hdr);
+            if let Some(dropped) = dropped {
+                self.dropped = dropped;
+            }
+            let flags = header.msg_hdr.msg_flags;
+            return Some(Received {
+                frame,
+                timestamp,
+                local: flags & libc::MSG_DONTROUTE != 0,
+                own: flags & libc::MSG_CONFIRM != 0,
+                ifindex: self.addrs[i].can_ifindex,
+            });
+        }
+        None
+    }
+}
+
+impl Default for RxBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The SO_TIMESTAMPNS time and the SO_RXQ_OVFL drop count, where present.
+fn parse_control(msg: &libc::msghdr) -> (Duration, Option<u32>) {
+    let mut timestamp = Duration::ZERO;
+    let mut dropped = None;
+    // SAFETY: msg's control pointer and length describe a buffer the kernel
+    // filled; CMSG_* walk within those bounds.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+        while !cmsg.is_null() {
+            let data = libc::CMSG_DATA(cmsg);
+            match ((*cmsg).cmsg_level, (*cmsg).cmsg_type) {
+                (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
+                    let ts = std::ptr::read_unaligned(data.cast::<libc::timespec>());
+                    timestamp = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+                }
+                (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) => {
+                    dropped = Some(std::ptr::read_unaligned(data.cast::<u32>()));
+                }
+                _ => {}
+            }
+            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+        }
+    }
+    (timestamp, dropped)
+}
