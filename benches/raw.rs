@@ -36,9 +36,37 @@ fn single_frames(c: &mut Criterion) {
     group.finish();
 }
 
+/// Frames per call: `send_batch` of [`BATCH`] frames, then receiving them
+/// all with `recv` + `drain`.
+fn batches(c: &mut Criterion) {
+    const BATCH: usize = 200;
+    let (tx, rx) = (open("vcan0"), open("vcan0"));
+    let frames = vec![
+        Frame::new(&FrameSpec { id: 0x321, data: &[8; 8], ..Default::default() })
+            .expect("a valid frame");
+        BATCH
+    ];
+    let mut group = c.benchmark_group("batch");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("send_batch", |b| {
+        b.iter(|| assert_eq!(tx.send_batch(&frames, WAIT, &mut || true).expect("send"), BATCH));
+        while rx.try_recv().expect("drain").is_some() {}
+    });
+    group.bench_function("send_batch+recv_batch", |b| {
+        b.iter(|| {
+            tx.send_batch(&frames, WAIT, &mut || true).expect("send");
+            let mut got = usize::from(rx.recv(WAIT, &mut || true).expect("recv").is_some());
+            while got < BATCH {
+                got += rx.drain(BATCH - got, &mut |_| {}).expect("drain");
+            }
+        });
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = single_frames
+    targets = single_frames, batches
 }
 criterion_main!(benches);

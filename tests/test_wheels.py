@@ -1,0 +1,221 @@
+"""The two wheels tools/build-wheels puts in dist/ (tools/test builds them on
+the host first; this module only reads them, because inside User-Mode Linux
+building is slow).
+
+* the abi3 wheel installs the Rust core and runs on the native backend;
+* the py3-none-any wheel is the same package without compiled code, with the
+  same metadata, and runs on the ctypes backend;
+* given both, pip picks the native wheel on this platform.
+
+Each install goes into a fresh venv made without pip (in-process, from the
+real interpreter, not a pyenv shim); the test's own pip installs into it with
+``--python``, offline. Every venv then sends a frame on vcan0 and receives it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = ROOT / "dist"
+SOURCE = ROOT / "python" / "ferrocan"
+TIMEOUT = 120.0  # seconds per subprocess; pip takes a few inside UML
+BUILD_HINT = "run tools/build-wheels (tools/test does it before pytest)"
+PIP_INSTALL = ("--isolated", "install", "--no-index", "--no-compile", "--disable-pip-version-check")
+
+# Runs inside each venv: what got installed, and a vcan0 round trip on the
+# default backend. Prints one JSON object.
+PROBE = """
+import json
+from importlib import metadata
+
+import ferrocan
+
+dist = metadata.distribution("ferrocan")
+with ferrocan.Bus("vcan0") as rx, ferrocan.Bus("vcan0") as tx:
+    tx.send(ferrocan.Message(arbitration_id=0x1A5, is_extended_id=False, data=b"\\x01\\x02\\x03"))
+    msg = rx.recv(5.0)
+    print(json.dumps({
+        "backend": ferrocan.backend,
+        "bus_backend": rx.backend,
+        "module": ferrocan.__file__,
+        "version": ferrocan.__version__,
+        "wheel": dist.read_text("WHEEL"),
+        "files": sorted(str(f) for f in dist.files or ()),
+        "received": None if msg is None else [msg.arbitration_id, bytes(msg.data).hex()],
+    }))
+"""
+
+
+class Wheels(NamedTuple):
+    version: str
+    native: Path
+    pure: Path
+
+
+def cargo_version() -> str:
+    """The package version: Cargo.toml's [package] version, as maturin uses it."""
+    text = (ROOT / "Cargo.toml").read_text()
+    found = re.search(r'^\[package\]$(?:\n(?!\[).*)*?\nversion\s*=\s*"([^"]+)"', text, re.M)
+    assert found, "no [package] version in Cargo.toml"
+    return found.group(1)
+
+
+def stale_files(pure: Path) -> list[str]:
+    """Package files that differ between python/ferrocan and the pure wheel."""
+    source = {
+        f"ferrocan/{p.relative_to(SOURCE).as_posix()}": p.read_bytes()
+        for p in SOURCE.rglob("*")
+        if p.is_file() and p.suffix in (".py", ".pyi", ".typed")
+    }
+    with zipfile.ZipFile(pure) as whl:
+        built = {n: whl.read(n) for n in whl.namelist() if n.startswith("ferrocan/")}
+    return sorted(n for n in source.keys() | built.keys() if source.get(n) != built.get(n))
+
+
+@pytest.fixture(scope="module")
+def wheels() -> Wheels:
+    version = cargo_version()
+    native = sorted(DIST.glob(f"ferrocan-{version}-cp39-abi3-*.whl"))
+    pure = DIST / f"ferrocan-{version}-py3-none-any.whl"
+    if len(native) != 1 or not pure.is_file():
+        found = sorted(p.name for p in DIST.glob("*.whl")) if DIST.is_dir() else "no dist/"
+        pytest.fail(
+            f"dist/ must hold ferrocan {version}'s abi3 wheel and py3-none-any wheel "
+            f"(found: {found}): {BUILD_HINT}",
+            pytrace=False,
+        )
+    stale = stale_files(pure)
+    if stale:
+        pytest.fail(
+            f"dist/ is older than python/ferrocan ({', '.join(stale)}): {BUILD_HINT}", pytrace=False
+        )
+    return Wheels(version, native[0], pure)
+
+
+def read(wheel: Path, version: str, name: str) -> str:
+    with zipfile.ZipFile(wheel) as whl:
+        return whl.read(f"ferrocan-{version}.dist-info/{name}").decode()
+
+
+def field(wheel_file: str, name: str) -> list[str]:
+    """The values of ``name`` in the text of a WHEEL file."""
+    lines = wheel_file.splitlines()
+    return [line.split(": ", 1)[1] for line in lines if line.startswith(f"{name}: ")]
+
+
+def wheel_field(wheel: Path, version: str, name: str) -> list[str]:
+    return field(read(wheel, version, "WHEEL"), name)
+
+
+def test_pure_wheel_has_the_native_wheels_metadata(wheels: Wheels) -> None:
+    metadata = read(wheels.pure, wheels.version, "METADATA")
+    assert metadata == read(wheels.native, wheels.version, "METADATA")
+    assert f"\nVersion: {wheels.version}\n" in metadata
+
+
+def test_wheel_tags(wheels: Wheels) -> None:
+    native_tags = wheel_field(wheels.native, wheels.version, "Tag")
+    assert len(native_tags) == 1 and native_tags[0].startswith("cp39-abi3-")
+    assert wheel_field(wheels.native, wheels.version, "Root-Is-Purelib") == ["false"]
+    assert wheel_field(wheels.pure, wheels.version, "Tag") == ["py3-none-any"]
+    assert wheel_field(wheels.pure, wheels.version, "Root-Is-Purelib") == ["true"]
+
+
+def test_pure_wheel_is_the_native_one_without_compiled_code(wheels: Wheels) -> None:
+    with zipfile.ZipFile(wheels.native) as native, zipfile.ZipFile(wheels.pure) as pure:
+        native_names, pure_names = set(native.namelist()), set(pure.namelist())
+    compiled = {n for n in native_names if n.startswith("ferrocan/_native.") and n.endswith(".so")}
+    assert len(compiled) == 1
+    sbom = {n for n in native_names if "/sboms/" in n}  # describes the Rust crates in the .so
+    assert pure_names == native_names - compiled - sbom
+    assert "ferrocan/_native.pyi" in pure_names
+    assert not [n for n in pure_names if n.endswith((".so", ".pyd", ".dylib"))]
+
+
+def test_pure_wheel_record_matches_its_contents(wheels: Wheels) -> None:
+    record_name = f"ferrocan-{wheels.version}.dist-info/RECORD"
+    with zipfile.ZipFile(wheels.pure) as whl:
+        rows = [line.split(",") for line in whl.read(record_name).decode().splitlines()]
+        assert sorted(row[0] for row in rows) == sorted(whl.namelist())
+        for name, digest, size in rows:
+            if name == record_name:
+                assert (digest, size) == ("", "")
+                continue
+            data = whl.read(name)
+            b64 = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert (digest, size) == (f"sha256={b64}", str(len(data))), name
+
+
+def make_venv(path: Path) -> Path:
+    """A venv without pip, from the real interpreter behind this one; its python."""
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(path)
+    return path / "bin" / "python"
+
+
+def run(*command: str | Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "FERROCAN_BACKEND"}
+    done = subprocess.run(
+        [str(c) for c in command], capture_output=True, text=True, timeout=TIMEOUT, env=env
+    )
+    assert done.returncode == 0, f"{command} failed:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def pip_install(python: Path, *args: str | Path) -> None:
+    """This interpreter's pip installs into the venv of ``python``, offline.
+
+    ``--python`` runs this pip under the venv's interpreter, so it sees only
+    that venv (``--prefix`` or ``--target`` would uninstall the dev install of
+    ferrocan from .venv). Inside UML it takes 2-4 s; seeding pip into each
+    venv instead (ensurepip) takes about 7 s.
+    """
+    run(sys.executable, "-m", "pip", "--python", python, *PIP_INSTALL, *args)
+
+
+def probe(python: Path) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(run(python, "-I", "-c", PROBE))
+    assert Path(result["module"]).is_relative_to(python.parent.parent), result["module"]
+    assert result["received"] == [0x1A5, "010203"], "vcan0 round trip failed"
+    return result
+
+
+@pytest.mark.parametrize(("kind", "backend"), [("native", "native"), ("pure", "ctypes")])
+def test_wheel_installs_and_runs_on_its_backend(
+    wheels: Wheels, tmp_path: Path, kind: str, backend: str
+) -> None:
+    wheel = wheels.native if kind == "native" else wheels.pure
+    python = make_venv(tmp_path / "venv")
+    pip_install(python, wheel)
+    result = probe(python)
+    assert (result["backend"], result["bus_backend"]) == (backend, backend)
+    assert result["version"] == wheels.version
+    assert field(result["wheel"], "Tag") == wheel_field(wheel, wheels.version, "Tag")
+
+
+def test_pip_prefers_the_native_wheel_here(wheels: Wheels, tmp_path: Path) -> None:
+    """Given both wheels, pip takes the most specific compatible tag: the abi3
+    wheel on Linux x86_64/aarch64 CPython >= 3.9 (this test's platform)."""
+    links = tmp_path / "wheels"
+    links.mkdir()
+    for wheel in (wheels.native, wheels.pure):
+        shutil.copy(wheel, links)
+    python = make_venv(tmp_path / "venv")
+    pip_install(python, "--find-links", links, "ferrocan")
+    result = probe(python)
+    assert result["backend"] == "native"
+    assert field(result["wheel"], "Tag") == wheel_field(wheels.native, wheels.version, "Tag")
+    assert [f for f in result["files"] if f.startswith("ferrocan/_native.") and f.endswith(".so")]
