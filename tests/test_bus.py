@@ -9,9 +9,8 @@ import signal
 import threading
 import time
 
-import pytest
-
 import ferrocan
+import pytest
 from ferrocan import CanOperationError, Message
 
 from .conftest import BusFactory, run
@@ -48,7 +47,10 @@ def test_classic_frames_arrive_equal(make_bus: BusFactory, msg: Message) -> None
 @pytest.mark.parametrize("size", [0, 8, 12, 64])
 def test_fd_frames_keep_brs_and_esi(make_bus: BusFactory, size: int) -> None:
     msg = Message(
-        arbitration_id=0x1ABCDE, is_fd=True, bitrate_switch=True, error_state_indicator=True,
+        arbitration_id=0x1ABCDE,
+        is_fd=True,
+        bitrate_switch=True,
+        error_state_indicator=True,
         data=bytes(range(size)),
     )
     got = roundtrip(make_bus, msg, fd=True)
@@ -94,13 +96,17 @@ def test_cansend_frames_arrive_and_are_local(make_bus: BusFactory) -> None:
     assert got.is_rx is False, "cansend runs on this host, so MSG_DONTROUTE is set"
 
 
-def test_frames_through_a_vxcan_tunnel_are_rx(make_bus: BusFactory, vxcan_pair: tuple[str, str]) -> None:
+def test_frames_through_a_vxcan_tunnel_are_rx(
+    make_bus: BusFactory, vxcan_pair: tuple[str, str]
+) -> None:
     near, far = vxcan_pair
     tx, rx = make_bus(near), make_bus(far)
     tx.send(Message(arbitration_id=7))
     got = rx.recv(RECV_TIMEOUT)
     assert got is not None and got.arbitration_id == 7
-    assert got.is_rx is True, "a frame that crossed vxcan came from the peer, not this socket's host side"
+    assert got.is_rx is True, (
+        "a frame that crossed vxcan came from the peer, not this socket's host side"
+    )
 
 
 def test_own_messages_only_when_asked(make_bus: BusFactory) -> None:

@@ -10,9 +10,8 @@ import subprocess
 import sys
 
 import can
-import pytest
-
 import ferrocan
+import pytest
 from ferrocan import (
     CanInitializationError,
     CanInterfaceNotImplementedError,
@@ -145,7 +144,7 @@ def test_bad_timeouts(make_bus: BusFactory, timeout: object, error: type, text: 
 @pytest.mark.parametrize("junk", [None, 5, b"\x01", "123#00", {"arbitration_id": 1}])
 def test_send_of_a_non_message(make_bus: BusFactory, junk: object) -> None:
     bus = make_bus()
-    with pytest.raises(TypeError, match="send\\(\\) expects a ferrocan.Message or a can.Message"):
+    with pytest.raises(TypeError, match=r"send\(\) expects a ferrocan\.Message or a can\.Message"):
         bus.send(junk)  # type: ignore[arg-type]
 
 

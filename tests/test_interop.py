@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ferrocan import Message
 
 from .conftest import BusFactory
@@ -18,8 +17,13 @@ FRAMES = [
     ("00012345#R3", Message(arbitration_id=0x12345, is_remote_frame=True, dlc=3)),
     (
         "321##5" + bytes(range(12)).hex().upper(),
-        Message(arbitration_id=0x321, is_extended_id=False, is_fd=True, bitrate_switch=True,
-                data=bytes(range(12))),
+        Message(
+            arbitration_id=0x321,
+            is_extended_id=False,
+            is_fd=True,
+            bitrate_switch=True,
+            data=bytes(range(12)),
+        ),
     ),
     (
         "1BADCAFE##4" + "AA" * 64,
@@ -35,7 +39,9 @@ def test_cansend_to_ferrocan(make_bus: BusFactory, text: str, expected: Message)
     cansend("vcan1", text)
     got = bus.recv(2.0)
     assert got is not None, f"cansend {text} did not arrive"
-    assert got.equals(expected, timestamp_delta=None, check_channel=False, check_direction=False), got
+    assert got.equals(expected, timestamp_delta=None, check_channel=False, check_direction=False), (
+        got
+    )
 
 
 @pytest.mark.parametrize(("text", "msg"), FRAMES, ids=IDS)

@@ -108,9 +108,7 @@ class Bus:
         the kernel's transmit queue, then raises ``CanOperationError``."""
         self._socket.send(msg, timeout)
 
-    def recv_batch(
-        self, max_messages: int = 256, timeout: float | None = None
-    ) -> list[Message]:
+    def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]:
         """Returns every message already available, up to ``max_messages``;
         when none is, waits like ``recv`` (an empty list on timeout)."""
         return self._socket.recv_batch(max_messages, timeout)
@@ -185,9 +183,7 @@ def _legacy_bustype(interface: str | None, kwargs: dict[str, Any]) -> str | None
     if "bustype" not in kwargs:
         return interface
     bustype = kwargs.pop("bustype")
-    warnings.warn(
-        "bustype= is deprecated; use interface=", DeprecationWarning, stacklevel=3
-    )
+    warnings.warn("bustype= is deprecated; use interface=", DeprecationWarning, stacklevel=3)
     if interface is not None and interface != bustype:
         raise TypeError("pass interface or bustype, not both")
     return bustype  # type: ignore[no-any-return]

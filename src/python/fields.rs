@@ -4,7 +4,7 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyMemoryView, PyString, PyTuple};
+use pyo3::types::{PyBool, PyByteArray, PyDict, PyFloat, PyInt, PyMemoryView, PyString, PyTuple};
 
 use super::errors::{to_pyerr, wrong_type};
 use crate::frame::FrameSpec;
@@ -42,25 +42,43 @@ pub struct Fields<'py> {
     pub is_rx: bool,
     pub bitrate_switch: bool,
     pub error_state_indicator: bool,
+    /// A data item out of range, reported first among the value errors.
+    bad_item: Option<PyErr>,
 }
 
 impl<'py> Fields<'py> {
     /// Types first, in parameter order, then values, as python-can checks them.
     pub fn parse(py: Python<'py>, values: &Values<'py>) -> PyResult<Self> {
         let flag = |i: usize, default: bool| parse_bool(NAMES[i], values[i].as_ref(), default);
+        // Struct fields are evaluated in the order written: python-can's
+        // parameter order, so the first wrong type is the one reported.
         let fields = Self {
             timestamp: parse_timestamp(values[0].as_ref())?,
-            arbitration_id: parse_int("arbitration_id must be an int", values[1].as_ref())?.unwrap_or(0),
+            arbitration_id: parse_id(values[1].as_ref())?,
             is_extended_id: flag(2, true)?,
             is_remote_frame: flag(3, false)?,
             is_error_frame: flag(4, false)?,
             channel: parse_channel(values[5].as_ref())?,
             dlc: parse_int("dlc must be an int or None", values[6].as_ref())?,
-            data: parse_data(py, values[7].as_ref())?,
+            data: PyByteArray::new(py, &[]),
+            bad_item: None,
+            is_fd: false,
+            is_rx: true,
+            bitrate_switch: false,
+            error_state_indicator: false,
+        };
+        let (data, bad_item) = match values[7].as_ref() {
+            Some(v) => parse_data_checked(py, v)?,
+            None => (PyByteArray::new(py, &[]), None),
+        };
+        let fields = Self {
+            data,
+            bad_item,
             is_fd: flag(8, false)?,
             is_rx: flag(9, true)?,
             bitrate_switch: flag(10, false)?,
             error_state_indicator: flag(11, false)?,
+            ..fields
         };
         fields.check(py)?;
         Ok(fields)
@@ -98,6 +116,9 @@ impl<'py> Fields<'py> {
     }
 
     fn check(&self, py: Python<'_>) -> PyResult<()> {
+        if let Some(err) = &self.bad_item {
+            return Err(err.clone_ref(py));
+        }
         if !self.timestamp.is_finite() || self.timestamp < 0.0 {
             let shown = PyFloat::new(py, self.timestamp).repr()?;
             return Err(PyValueError::new_err(format!(
@@ -163,10 +184,21 @@ fn legacy_extended_id<'py>(
     Ok(())
 }
 
+fn parse_id(value: Option<&Bound<'_, PyAny>>) -> PyResult<i64> {
+    const WHAT: &str = "arbitration_id must be an int";
+    match value {
+        None => Ok(0),
+        Some(v) if v.is_none() => Err(wrong_type(WHAT, v)),
+        Some(v) => Ok(parse_int(WHAT, Some(v))?.unwrap_or_default()),
+    }
+}
+
 fn parse_timestamp(value: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
     match value {
         None => Ok(0.0),
-        Some(v) if v.is_instance_of::<PyFloat>() || v.is_instance_of::<PyInt>() => v.extract(),
+        Some(v) if v.is_instance_of::<PyFloat>() => v.extract(),
+        // An int too large for a float is an infinite timestamp, refused later.
+        Some(v) if v.is_instance_of::<PyInt>() => Ok(v.extract().unwrap_or(f64::INFINITY)),
         Some(v) => Err(wrong_type("timestamp must be a number of seconds", v)),
     }
 }
@@ -200,37 +232,62 @@ fn parse_channel<'py>(value: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Boun
     }
 }
 
-/// The data as a bytearray: a given bytearray is kept (as python-can does),
-/// anything else is copied into a new one.
-pub fn parse_data<'py>(
-    py: Python<'py>,
-    value: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyByteArray>> {
-    let Some(v) = value.filter(|v| !v.is_none()) else { return Ok(PyByteArray::new(py, &[])) };
-    if let Ok(bytearray) = v.cast::<PyByteArray>() {
-        return Ok(bytearray.clone());
+const DATA: &str = "data must be bytes-like or an iterable of ints in 0..255";
+
+/// The data as a bytearray, for the `data` setter: every problem at once.
+pub fn parse_data<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyByteArray>> {
+    match parse_data_checked(py, value)? {
+        (_, Some(err)) => Err(err),
+        (data, None) => Ok(data),
     }
-    if v.is_instance_of::<PyBytes>() || v.is_instance_of::<PyMemoryView>() {
-        return PyByteArray::from(v);
-    }
-    const WHAT: &str = "data must be bytes-like or an iterable of ints in 0..255";
-    if v.is_instance_of::<PyString>() || v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>() {
-        return Err(wrong_type(WHAT, v));
-    }
-    let items = v.try_iter().map_err(|_| wrong_type(WHAT, v))?;
-    let mut bytes = Vec::new();
-    for (i, item) in items.enumerate() {
-        bytes.push(parse_byte(i, &item?)?);
-    }
-    Ok(PyByteArray::new(py, &bytes))
 }
 
-fn parse_byte(index: usize, item: &Bound<'_, PyAny>) -> PyResult<u8> {
-    if !item.is_instance_of::<PyInt>() {
+/// The data as a bytearray: a given bytearray is kept (as python-can does),
+/// anything else is copied into a new one. A wrong type fails at once; an
+/// item out of range comes back beside the data, to be reported in
+/// python-can's order of checks.
+fn parse_data_checked<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyByteArray>, Option<PyErr>)> {
+    if value.is_none() {
+        return Ok((PyByteArray::new(py, &[]), None));
+    }
+    if let Ok(bytearray) = value.cast::<PyByteArray>() {
+        return Ok((bytearray.clone(), None));
+    }
+    if value.is_instance_of::<PyString>()
+        || value.is_instance_of::<PyInt>()
+        || value.is_instance_of::<PyFloat>()
+    {
+        return Err(wrong_type(DATA, value));
+    }
+    if let Ok(view) = PyMemoryView::from(value) {
+        return Ok((PyByteArray::from(&view)?, None));
+    }
+    let items = value.try_iter().map_err(|_| wrong_type(DATA, value))?;
+    let mut bytes = Vec::new();
+    let mut bad_item = None;
+    for (i, item) in items.enumerate() {
+        let item = item?;
+        match parse_byte(i, &item)? {
+            Ok(byte) => bytes.push(byte),
+            Err(err) => {
+                bad_item.get_or_insert(err);
+            }
+        }
+    }
+    Ok((PyByteArray::new(py, &bytes), bad_item))
+}
+
+/// An int-like item (`__index__`, as `bytearray()` takes); `Ok(Err(..))`
+/// for one out of 0..255.
+fn parse_byte(index: usize, item: &Bound<'_, PyAny>) -> PyResult<Result<u8, PyErr>> {
+    if !(item.is_instance_of::<PyInt>() || item.hasattr("__index__")?) || item.is_instance_of::<PyFloat>() {
         return Err(wrong_type(&format!("data[{index}] must be an int in 0..255"), item));
     }
-    item.extract::<u8>().map_err(|_| {
+    Ok(item.extract::<u8>().map_err(|_| {
         let shown = item.repr().map(|r| r.to_string()).unwrap_or_default();
         PyValueError::new_err(format!("data[{index}] is {shown}, must be in 0..255"))
-    })
+    }))
 }

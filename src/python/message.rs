@@ -155,7 +155,7 @@ impl Message {
 
     #[setter]
     fn set_data(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.data = parse_data(value.py(), Some(value))?.unbind();
+        self.data = parse_data(value.py(), value)?.unbind();
         Ok(())
     }
 

@@ -1,0 +1,92 @@
+"""The exceptions of the ctypes backend, and its timeout check: the texts of ``docs/errors.md``."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ferrocan.exceptions import CanInitializationError, CanOperationError
+
+_NO_SOCKETCAN = (errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT)
+
+
+def check_timeout(timeout: object) -> None:
+    """Refuse anything but ``None`` or a number of seconds >= 0 (infinity included)."""
+    if timeout is None:
+        return
+    if not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"timeout must be None or a number of seconds, got {type(timeout).__name__}"
+        )
+    if not timeout >= 0:  # also true for NaN
+        raise ValueError(
+            f"timeout must be None or a number of seconds >= 0, got {float(timeout)!r}"
+        )
+
+
+def shut_down(channel: str) -> CanOperationError:
+    return CanOperationError(
+        f"the bus on '{channel}' is shut down; open a new Bus to use the interface again"
+    )
+
+
+def fd_not_enabled(channel: str) -> CanOperationError:
+    return CanOperationError(
+        f"cannot send a CAN FD frame on '{channel}': open the bus with fd=True"
+    )
+
+
+def transmit_buffer_full(channel: str, timeout: float) -> CanOperationError:
+    return CanOperationError(
+        f"transmit buffer full on '{channel}': the frame was not taken within {float(timeout)!r} s",
+        errno.ENOBUFS,
+    )
+
+
+def transmit_failed(channel: str, code: int) -> CanOperationError:
+    return CanOperationError(
+        f"failed to transmit on '{channel}': {os.strerror(code)}{_hint(channel, code)}", code
+    )
+
+
+def receive_failed(channel: str, code: int) -> CanOperationError:
+    return CanOperationError(
+        f"failed to receive on '{channel}': {os.strerror(code)}{_hint(channel, code)}", code
+    )
+
+
+def filters_failed(channel: str, code: int) -> CanOperationError:
+    return CanOperationError(f"failed to set filters on '{channel}': {os.strerror(code)}", code)
+
+
+def _hint(channel: str, code: int) -> str:
+    if code == errno.ENETDOWN:
+        return f"; the interface is down, bring it up with: sudo ip link set {channel} up"
+    if code in (errno.ENODEV, errno.ENXIO):
+        return "; the interface has gone, open a new Bus once it exists again"
+    return ""
+
+
+def no_such_interface(channel: str) -> CanInitializationError:
+    return CanInitializationError(
+        f"CAN interface '{channel}' does not exist; create a virtual one with: "
+        f"sudo ip link add dev {channel} type vcan && sudo ip link set {channel} up",
+        errno.ENODEV,
+    )
+
+
+def not_can_interface(channel: str) -> CanInitializationError:
+    return CanInitializationError(f"interface '{channel}' is not a CAN interface", errno.ENODEV)
+
+
+def open_failed(channel: str, code: int) -> CanInitializationError:
+    """Why ``socket()``, ``setsockopt()`` or ``bind()`` failed, other than a missing interface."""
+    if code in _NO_SOCKETCAN:
+        return CanInitializationError(
+            f"this kernel does not support SocketCAN: {os.strerror(code)}; "
+            "load it with: sudo modprobe can-raw",
+            code,
+        )
+    return CanInitializationError(
+        f"cannot open CAN interface '{channel}': {os.strerror(code)}", code
+    )

@@ -1,0 +1,132 @@
+"""Messages to and from the kernel's ``struct can_frame`` and ``struct canfd_frame``.
+
+Both share one layout (``<linux/can.h>``)::
+
+    u32 can_id   ID and the EFF/RTR/ERR flags, in host byte order
+    u8  len      payload length
+    u8  flags    CAN FD only: BRS, ESI, FDF
+    u8  __res0
+    u8  len8_dlc classic only: the DLC (9..15) of an 8-byte frame
+    u8  data[8] or data[64]
+
+and the kernel tells them apart by size alone: 16 bytes classic, 72 bytes FD.
+"""
+
+from __future__ import annotations
+
+import operator
+import struct
+from typing import Any, Callable, TypeVar
+
+from ferrocan._message import check_fields
+
+CAN_MTU = 16
+CANFD_MTU = 72
+
+CAN_EFF_FLAG = 0x80000000
+CAN_RTR_FLAG = 0x40000000
+CAN_ERR_FLAG = 0x20000000
+CAN_EFF_MASK = 0x1FFFFFFF
+CAN_SFF_MASK = 0x7FF
+CANFD_BRS = 0x01
+CANFD_ESI = 0x02
+CANFD_FDF = 0x04
+
+_HEADER = struct.Struct("=IBBxB")
+# "8s"/"64s" pad the data with zeros up to the frame's full size.
+_CLASSIC = struct.Struct("=IBxxB8s")
+_FD = struct.Struct("=IBBxx64s")
+
+_FD_LENGTHS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64)
+#: The length a CAN FD frame must have to carry n bytes: the next DLC step.
+_FD_PADDED = tuple(min(n for n in _FD_LENGTHS if n >= size) for size in range(65))
+
+_message_fields = operator.attrgetter(
+    "timestamp",
+    "arbitration_id",
+    "is_extended_id",
+    "is_remote_frame",
+    "is_error_frame",
+    "channel",
+    "dlc",
+    "data",
+    "is_fd",
+    "is_rx",
+    "bitrate_switch",
+    "error_state_indicator",
+)
+
+_M = TypeVar("_M")
+
+
+def encode(msg: Any) -> bytes:
+    """The kernel frame for ``msg``: CAN_MTU or CANFD_MTU bytes.
+
+    ``msg`` is anything with python-can's ``Message`` attributes (a
+    ``ferrocan.Message`` of either implementation, a ``can.Message``); they
+    are validated as they are now, since they may have changed since the
+    message was built.
+    """
+    try:
+        fields = _message_fields(msg)
+    except AttributeError:
+        raise TypeError(
+            f"send() expects a ferrocan.Message or a can.Message, got {type(msg).__name__}"
+        ) from None
+    _, arbitration_id, dlc, data = check_fields(*fields)
+    _, _, extended, remote, error, _, _, _, is_fd, _, brs, esi = fields
+    can_id = arbitration_id
+    if extended:
+        can_id |= CAN_EFF_FLAG
+    if remote:
+        can_id |= CAN_RTR_FLAG
+    if error:
+        can_id |= CAN_ERR_FLAG
+    if is_fd:
+        flags = CANFD_FDF | (CANFD_BRS if brs else 0) | (CANFD_ESI if esi else 0)
+        return _FD.pack(can_id, _FD_PADDED[len(data)], flags, data)
+    if remote:
+        return _CLASSIC.pack(can_id, dlc, 0, b"")
+    return _CLASSIC.pack(can_id, len(data), dlc if dlc > len(data) else 0, data)
+
+
+def decode(
+    make: Callable[..., _M],
+    frame: bytearray,
+    size: int,
+    timestamp: float,
+    is_rx: bool,
+    channel: str,
+) -> _M:
+    """The message in the first ``size`` bytes of ``frame``, built by ``make``.
+
+    ``make`` is a Message class's ``_unchecked``: what the kernel delivers
+    needs no validation.
+    """
+    can_id, length, flags, len8_dlc = _HEADER.unpack_from(frame)
+    is_fd = size == CANFD_MTU
+    remote = bool(can_id & CAN_RTR_FLAG)
+    dlc = length
+    if is_fd:
+        brs = bool(flags & CANFD_BRS)
+        esi = bool(flags & CANFD_ESI)
+    else:
+        brs = esi = False
+        if length == 8 and 9 <= len8_dlc <= 15:
+            dlc = len8_dlc
+    # Error frames carry their class bits above the standard ID range.
+    mask = CAN_EFF_MASK if can_id & (CAN_EFF_FLAG | CAN_ERR_FLAG) else CAN_SFF_MASK
+    return make(
+        timestamp,
+        can_id & mask,
+        bool(can_id & CAN_EFF_FLAG),
+        remote,
+        bool(can_id & CAN_ERR_FLAG),
+        channel,
+        dlc,
+        bytearray() if remote else frame[8 : 8 + length],
+        is_fd,
+        is_rx,
+        brs,
+        esi,
+    )

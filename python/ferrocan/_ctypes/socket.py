@@ -1,0 +1,411 @@
+"""``CtypesSocket``: a CAN_RAW socket driven through libc with ctypes.
+
+Every call on the socket is non-blocking (``MSG_DONTWAIT``); waiting is done
+in ``select.poll`` on the socket and a :class:`~ferrocan._ctypes.wake.Waker`,
+so that Ctrl-C (PEP 475) and ``shutdown()`` from another thread both end a
+wait at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import itertools
+import operator
+import os
+import select
+import struct
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, cast
+
+from ferrocan._ctypes import errors, frame, libc
+from ferrocan._ctypes.recvbuf import RecvBuffers
+from ferrocan._ctypes.wake import Waker
+
+if TYPE_CHECKING:
+    from ferrocan import Message
+
+__all__ = ["CtypesSocket"]
+
+#: Errnos that mean "the kernel cannot take the frame yet": retry.
+_QUEUE_FULL = (errno.ENOBUFS, errno.EAGAIN, errno.EINTR)
+#: poll() counts in milliseconds and rounds up; shorter pauses use sleep().
+_POLL_RESOLUTION = 1e-3
+_POLL_MAX_MS = float(2**31 - 1)
+#: Pauses between attempts while the transmit queue is full (ENOBUFS, which
+#: poll() does not report): short first, since a frame leaves a busy 1 Mbit/s
+#: bus every ~100 us, then doubling.
+_BACKOFF_FIRST = 50e-6
+_BACKOFF_MAX = 5e-3
+
+_INT = struct.Struct("=i")
+
+
+class CtypesSocket:
+    """One CAN_RAW socket bound to ``channel``; see ``ferrocan._backend.RawSocket``.
+
+    ``message_class`` is the class received messages are built with (its
+    ``_unchecked`` classmethod); it defaults to ``ferrocan.Message``.
+    """
+
+    backend = "ctypes"
+
+    def __init__(
+        self,
+        channel: str,
+        *,
+        fd: bool = False,
+        receive_own_messages: bool = False,
+        local_loopback: bool = True,
+        error_frames: bool = True,
+        message_class: type[Message] | None = None,
+    ) -> None:
+        if message_class is None:
+            from ferrocan import Message as default_class
+
+            message_class = default_class
+        self.channel = channel
+        self._fd_frames = fd
+        self._make: Callable[..., Message] = message_class._unchecked
+        options = _socket_options(fd, receive_own_messages, local_loopback, error_frames)
+        self._sock = _open(channel, options)
+        try:
+            self._waker = Waker()
+        except OSError as error:  # out of descriptors, say: errno is set
+            libc.close(self._sock)
+            raise errors.open_failed(channel, cast(int, error.errno)) from error
+        # Closes both descriptors exactly once: at shutdown, or when collected.
+        self._release = weakref.finalize(self, _close, self._sock, self._waker)
+        self._closed = False
+        # One entry per call using the descriptors right now. A list, not a
+        # counter under a lock: append() and pop() are atomic, and before
+        # Python 3.13 every lock acquire reads the clock, which is a syscall
+        # where there is no vDSO (User-Mode Linux). shutdown() explains why
+        # this is race-free.
+        self._busy: list[None] = []
+        self._shutdown_lock = threading.RLock()  # reentrant: signal handlers may shut down
+        # Receive buffers not in use. Usually one; a thread that finds none
+        # (another thread is receiving) makes more.
+        self._idle_buffers = [RecvBuffers()]
+        # statistics(). Updated without a lock, like _busy: exact as long as
+        # no two threads finish a frame on this socket at the same instant.
+        self._received = 0
+        self._sent = 0
+        self._dropped = 0
+
+    def __repr__(self) -> str:
+        state = "shut down" if self._closed else f"fd {self._sock}"
+        return f"<CtypesSocket on {self.channel!r}, {state}>"
+
+    def recv(self, timeout: float | None = None) -> Message | None:
+        """The next frame, or ``None`` once ``timeout`` seconds have passed.
+
+        ``recv(0.0)`` makes exactly one non-blocking ``recvmsg()``.
+        """
+        errors.check_timeout(timeout)
+        self._enter()
+        try:
+            return self._receive(timeout)
+        finally:
+            self._leave()
+
+    def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]:
+        """Every frame already queued, up to ``max_messages``; when there is
+        none, waits like :meth:`recv` (an empty list on timeout)."""
+        limit = operator.index(max_messages)
+        if limit < 1:
+            raise ValueError(f"max_messages must be at least 1, got {limit}")
+        errors.check_timeout(timeout)
+        self._enter()
+        try:
+            batch = []
+            msg = self._receive(timeout)
+            while msg is not None:
+                batch.append(msg)
+                if len(batch) == limit:
+                    break
+                msg = self._receive_now()
+            return batch
+        finally:
+            self._leave()
+
+    def send(self, msg: Any, timeout: float | None = None) -> None:
+        """Hand ``msg`` to the kernel, retrying while its queue is full.
+
+        ``timeout=None`` retries until the frame is taken; otherwise a queue
+        still full after ``timeout`` seconds is a ``CanOperationError``.
+        """
+        errors.check_timeout(timeout)
+        self._send_frames([self._encode(msg)], timeout)
+
+    def send_batch(self, messages: Iterable[Any], timeout: float | None = None) -> int:
+        """Send ``messages`` in order, as :meth:`send` does; returns how many
+        the kernel took: all, unless ``timeout`` passed first (none at all in
+        time is a ``CanOperationError``). All are checked before any is sent."""
+        errors.check_timeout(timeout)
+        return self._send_frames([self._encode(msg) for msg in messages], timeout)
+
+    def set_filters(self, filters: Sequence[tuple[int, int]]) -> None:
+        """Install ``(can_id, can_mask)`` pairs (u32 each); none at all receives nothing."""
+        packed = struct.pack(f"={2 * len(filters)}I", *itertools.chain.from_iterable(filters))
+        self._enter()
+        try:
+            if libc.setsockopt(
+                self._sock, libc.SOL_CAN_RAW, libc.CAN_RAW_FILTER, packed, len(packed)
+            ):
+                raise errors.filters_failed(self.channel, ctypes.get_errno())
+        finally:
+            self._leave()
+
+    def fileno(self) -> int:
+        self._check_open()
+        return self._sock
+
+    def statistics(self) -> tuple[int, int, int]:
+        """``(received, sent, dropped)`` since the socket was opened, where
+        ``dropped`` counts the frames the kernel discarded for want of room
+        in the receive buffer. Still answers after shutdown()."""
+        if self._try_enter():
+            try:
+                self._count_drops()
+            finally:
+                self._leave()
+        return self._received, self._sent, self._dropped
+
+    def shutdown(self) -> None:
+        """Close the socket; wakes any thread blocked in recv()/send() at once.
+
+        The descriptors are closed by the last call still using them, as it
+        leaves, so that none is closed (and maybe reused) under a syscall.
+        Calls enter by marking themselves busy and only then checking
+        ``_closed``; shutdown sets ``_closed`` and only then checks for busy
+        calls. So either a call sees ``_closed`` and backs out, or shutdown
+        sees the call and leaves the closing to it. The waker is written
+        (and the drop count read) before ``_closed`` is set, while nothing
+        can close the descriptors yet.
+        """
+        with self._shutdown_lock:
+            if self._closed:
+                return
+            self._count_drops()
+            self._waker.wake()
+            self._closed = True
+            if not self._busy:
+                self._release()
+
+    # -- lifecycle
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.shut_down(self.channel)
+
+    def _try_enter(self) -> bool:
+        """Mark the descriptors in use; False (and not marked) if shut down."""
+        self._busy.append(None)
+        if self._closed:
+            self._leave()
+            return False
+        return True
+
+    def _enter(self) -> None:
+        if not self._try_enter():
+            raise errors.shut_down(self.channel)
+
+    def _leave(self) -> None:
+        self._busy.pop()
+        if self._closed and not self._busy:
+            self._release()  # runs _close() once, however many callers race here
+
+    def _wait(self, events: int, remaining: float | None) -> None:
+        """Wait for ``events`` on the socket (errors always count), a shutdown,
+        or ``remaining`` seconds; raise if shut down."""
+        poller = select.poll()  # one per wait: a poll object is not thread-safe
+        poller.register(self._sock, events)
+        poller.register(self._waker.fileno(), select.POLLIN)
+        poller.poll(None if remaining is None else min(remaining * 1000, _POLL_MAX_MS))
+        self._check_open()
+
+    def _count_drops(self) -> None:
+        """Read the kernel's count of frames dropped on this socket."""
+        info = (ctypes.c_uint32 * 16)()  # SK_MEMINFO_VARS, with room to grow
+        size = ctypes.c_uint32(ctypes.sizeof(info))
+        address, size_address = ctypes.addressof(info), ctypes.addressof(size)
+        if libc.getsockopt(self._sock, libc.SOL_SOCKET, libc.SO_MEMINFO, address, size_address):
+            return  # a kernel without SO_MEMINFO (< 3.9) cannot tell
+        self._dropped = max(self._dropped, info[libc.SK_MEMINFO_DROPS])
+
+    # -- receiving
+
+    def _receive(self, timeout: float | None) -> Message | None:
+        msg = self._receive_now()
+        if msg is None and timeout != 0:
+            msg = self._receive_until(None if timeout is None else time.monotonic() + timeout)
+        return msg
+
+    def _receive_now(self) -> Message | None:
+        """One non-blocking ``recvmsg()``: the frame, or None if none is queued."""
+        try:
+            buffers = self._idle_buffers.pop()
+        except IndexError:
+            buffers = RecvBuffers()
+        try:
+            size = buffers.recvmsg(self._sock)
+            if size < 0:
+                code = ctypes.get_errno()
+                if code in (errno.EAGAIN, errno.EINTR):
+                    return None
+                raise errors.receive_failed(self.channel, code)
+            self._received += 1
+            return frame.decode(
+                self._make, buffers.frame, size, buffers.timestamp(), buffers.is_rx(), self.channel
+            )
+        finally:
+            self._idle_buffers.append(buffers)
+
+    def _receive_until(self, deadline: float | None) -> Message | None:
+        while True:
+            remaining = _remaining(deadline)
+            if remaining == 0.0:
+                return None
+            self._wait(select.POLLIN, remaining)
+            msg = self._receive_now()
+            if msg is not None:
+                return msg
+
+    # -- sending
+
+    def _encode(self, msg: Any) -> bytes:
+        data = frame.encode(msg)
+        if len(data) == frame.CANFD_MTU and not self._fd_frames:
+            raise errors.fd_not_enabled(self.channel)
+        return data
+
+    def _send_frames(self, frames: list[bytes], timeout: float | None) -> int:
+        """Send ``frames`` in order; how many the kernel took before
+        ``timeout`` passed. None taken in time is an error."""
+        self._enter()
+        try:
+            deadline = None  # set at the first full queue
+            for sent, data in enumerate(frames):
+                full = self._send_now(data)
+                if not full:
+                    continue
+                if timeout is None:
+                    self._send_until(data, full, None)
+                    continue
+                if deadline is None:
+                    deadline = time.monotonic() + timeout
+                if not self._send_until(data, full, deadline):
+                    if sent:
+                        return sent
+                    raise errors.transmit_buffer_full(self.channel, timeout)
+            return len(frames)
+        finally:
+            self._leave()
+
+    def _send_now(self, data: bytes) -> int:
+        """Offer the frame once: 0 if taken, else the errno of a full queue."""
+        if libc.send(self._sock, data, len(data), libc.MSG_DONTWAIT) >= 0:
+            self._sent += 1
+            return 0
+        code = ctypes.get_errno()
+        if code in _QUEUE_FULL:
+            return code
+        raise errors.transmit_failed(self.channel, code)
+
+    def _send_until(self, data: bytes, full: int, deadline: float | None) -> bool:
+        """Retry until the frame is taken (True) or the deadline passes (False).
+
+        ``full`` is the errno of the last attempt: EAGAIN (socket buffer full)
+        is waited for with poll(); ENOBUFS (interface queue full) with pauses.
+        """
+        pause = _BACKOFF_FIRST
+        while full:
+            remaining = _remaining(deadline)
+            if remaining == 0.0:
+                return False
+            if full == errno.EAGAIN:
+                self._wait(select.POLLOUT, remaining)
+            else:
+                self._pause(pause if remaining is None else min(pause, remaining))
+                pause = min(2 * pause, _BACKOFF_MAX)
+            full = self._send_now(data)
+        return True
+
+    def _pause(self, seconds: float) -> None:
+        if seconds >= _POLL_RESOLUTION:
+            self._wait(0, seconds)
+        else:
+            # Too short for poll(), so not woken by shutdown(): it is noticed
+            # after the pause, under a millisecond later.
+            time.sleep(seconds)
+            self._check_open()
+
+
+def _remaining(deadline: float | None) -> float | None:
+    """Seconds left until ``deadline`` (0.0 once passed); ``None`` for no deadline."""
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
+def _socket_options(
+    fd: bool, receive_own_messages: bool, local_loopback: bool, error_frames: bool
+) -> list[tuple[int, int, int]]:
+    """``(level, option, value)`` for each setsockopt(), python-can's choices."""
+    options = [
+        (libc.SOL_CAN_RAW, libc.CAN_RAW_LOOPBACK, int(local_loopback)),
+        (libc.SOL_CAN_RAW, libc.CAN_RAW_RECV_OWN_MSGS, int(receive_own_messages)),
+        (libc.SOL_SOCKET, libc.SO_TIMESTAMPNS, 1),
+    ]
+    if fd:
+        options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_FD_FRAMES, 1))
+    if error_frames:
+        options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_ERR_FILTER, libc.CAN_ERR_MASK))
+    return options
+
+
+def _open(channel: str, options: list[tuple[int, int, int]]) -> int:
+    """A CAN_RAW socket with ``options`` set, bound to ``channel``."""
+    sock = libc.socket(libc.AF_CAN, libc.SOCK_RAW | libc.SOCK_CLOEXEC, libc.CAN_RAW)
+    if sock < 0:
+        raise errors.open_failed(channel, ctypes.get_errno())
+    try:
+        for level, option, value in options:
+            packed = _INT.pack(value)
+            if libc.setsockopt(sock, level, option, packed, len(packed)):
+                raise errors.open_failed(channel, ctypes.get_errno())
+        _bind(sock, channel)
+    except BaseException:
+        libc.close(sock)
+        raise
+    return sock
+
+
+def _bind(sock: int, channel: str) -> None:
+    index = _interface_index(channel)
+    address = libc.SockaddrCan(can_family=libc.AF_CAN, can_ifindex=index)
+    if libc.bind(sock, ctypes.addressof(address), ctypes.sizeof(address)) == 0:
+        return
+    code = ctypes.get_errno()
+    if code != errno.ENODEV:
+        raise errors.open_failed(channel, code)
+    # The index exists, so the interface is not CAN, unless it just vanished.
+    _interface_index(channel)
+    raise errors.not_can_interface(channel)
+
+
+def _interface_index(channel: str) -> int:
+    index = libc.if_nametoindex(os.fsencode(channel))
+    if index:
+        return index
+    code = ctypes.get_errno()
+    if code == errno.ENODEV:
+        raise errors.no_such_interface(channel)
+    raise errors.open_failed(channel, code)
+
+
+def _close(sock: int, waker: Waker) -> None:
+    libc.close(sock)
+    waker.close()
