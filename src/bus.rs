@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{errno_of, Error};
 use crate::frame::Frame;
+use crate::receiver::Receiver;
 use crate::rx_buffer::{Received, RxBuffer};
 use crate::socket::{Options, RawSocket};
 use crate::waker::{Wait, Waker};
@@ -27,11 +28,31 @@ const MAX_BACKOFF: Duration = Duration::from_millis(5);
 /// [`Error::Interrupted`].
 pub type Check<'a> = &'a mut dyn FnMut() -> bool;
 
-/// An open socket, the waker that ends its waits, and its receive buffer.
+/// How frames come in: read on demand by the caller, or by a thread.
+enum Reception {
+    /// `recv` reads with `recvmmsg` into this buffer when it is empty.
+    Direct(Mutex<RxBuffer>),
+    /// A receive thread queues frames; `recv` pops them.
+    Thread(Receiver),
+}
+
+/// An open socket, the waker that ends its waits, and how it receives.
 struct Open {
+    // Declared first so it drops first: the thread must stop before the
+    // socket it reads is closed.
+    reception: Reception,
     socket: RawSocket,
     waker: Waker,
-    rx: Mutex<RxBuffer>,
+}
+
+impl Open {
+    /// The descriptor that is readable when `recv` has something to return.
+    fn readable_fd(&self) -> RawFd {
+        match &self.reception {
+            Reception::Direct(_) => self.socket.as_raw_fd(),
+            Reception::Thread(receiver) => receiver.ready_fd(),
+        }
+    }
 }
 
 /// What a bus has done so far.
@@ -58,11 +79,17 @@ pub struct Bus {
 impl Bus {
     pub fn open(channel: &str, options: &Options) -> Result<Self, Error> {
         let socket = RawSocket::open(channel, options)?;
-        let waker = Waker::new().map_err(|e| Error::Open { channel: channel.into(), errno: errno_of(&e) })?;
+        let setup_error = |e: std::io::Error| Error::Open { channel: channel.into(), errno: errno_of(&e) };
+        let waker = Waker::new().map_err(setup_error)?;
+        let reception = if options.receive_thread {
+            Reception::Thread(Receiver::start(socket.as_raw_fd()).map_err(setup_error)?)
+        } else {
+            Reception::Direct(Mutex::new(RxBuffer::new()))
+        };
         Ok(Self {
             channel: channel.into(),
             fd_frames: options.fd,
-            open: RwLock::new(Some(Open { socket, waker, rx: Mutex::new(RxBuffer::new()) })),
+            open: RwLock::new(Some(Open { reception, socket, waker })),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -75,6 +102,11 @@ impl Bus {
 
     pub fn fd_frames(&self) -> bool {
         self.fd_frames
+    }
+
+    /// Whether a background thread reads the socket (see [`crate::receiver`]).
+    pub fn receive_thread(&self) -> bool {
+        self.read().as_ref().is_some_and(|open| matches!(open.reception, Reception::Thread(_)))
     }
 
     /// Receives one frame. `timeout`: `None` waits forever, zero never blocks
@@ -161,7 +193,10 @@ impl Bus {
     /// Counters since the bus was opened.
     pub fn statistics(&self) -> Statistics {
         if let Some(open) = self.read().as_ref() {
-            let reported = lock_rx(open).dropped();
+            let reported = match &open.reception {
+                Reception::Direct(rx) => lock(rx).dropped(),
+                Reception::Thread(receiver) => receiver.dropped(),
+            };
             let counted = open.socket.kernel_drops().unwrap_or(0);
             self.dropped.fetch_max(u64::from(reported.max(counted)), Ordering::Relaxed);
         }
@@ -177,8 +212,10 @@ impl Bus {
         open.socket.set_filters(filters).map_err(|e| self.io_error(Op::Filters, errno_of(&e)))
     }
 
+    /// Readable when `recv` has a frame to return: the socket, or with a
+    /// receive thread the eventfd that says frames are queued.
     pub fn fileno(&self) -> Result<RawFd, Error> {
-        Ok(self.lock()?.socket.as_raw_fd())
+        Ok(self.lock()?.readable_fd())
     }
 
     pub fn is_shut_down(&self) -> bool {
@@ -206,7 +243,7 @@ impl Bus {
         if slice.is_zero() {
             return Ok(None);
         }
-        match self.wait(&open, libc::POLLIN, slice)? {
+        match self.wait(&open, open.readable_fd(), libc::POLLIN, slice)? {
             Wait::Ready => self.take(&open),
             _ => Ok(None),
         }
@@ -214,11 +251,18 @@ impl Bus {
 
     /// The next buffered frame, refilling the buffer with one syscall when empty.
     fn take(&self, open: &Open) -> Result<Option<Received>, Error> {
-        let mut rx = lock_rx(open);
-        if rx.pending() == 0 {
-            open.socket.recv_into(&mut rx).map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?;
-        }
-        let received = rx.pop();
+        let received = match &open.reception {
+            Reception::Direct(rx) => {
+                let mut rx = lock(rx);
+                if rx.pending() == 0 {
+                    open.socket.recv_into(&mut rx).map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?;
+                }
+                rx.pop()
+            }
+            Reception::Thread(receiver) => {
+                receiver.pop().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?
+            }
+        };
         if received.is_some() {
             self.received.fetch_add(1, Ordering::Relaxed);
         }
@@ -242,7 +286,7 @@ impl Bus {
             _ => return Err(self.io_error(Op::Transmit, errno)),
         };
         if !pause.is_zero() {
-            self.wait(&open, events, pause)?;
+            self.wait(&open, open.socket.as_raw_fd(), events, pause)?;
         }
         Ok(0)
     }
@@ -254,8 +298,8 @@ impl Bus {
         Ok(())
     }
 
-    fn wait(&self, open: &Open, events: libc::c_short, slice: Duration) -> Result<Wait, Error> {
-        match open.waker.wait(open.socket.as_raw_fd(), events, slice) {
+    fn wait(&self, open: &Open, fd: RawFd, events: libc::c_short, slice: Duration) -> Result<Wait, Error> {
+        match open.waker.wait(fd, events, slice) {
             Ok(Wait::Woken) => Err(self.closed()),
             Ok(wait) => Ok(wait),
             Err(e) => Err(self.io_error(Op::Receive, errno_of(&e))),
@@ -299,8 +343,8 @@ impl std::fmt::Debug for Bus {
     }
 }
 
-fn lock_rx(open: &Open) -> MutexGuard<'_, RxBuffer> {
-    open.rx.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock(rx: &Mutex<RxBuffer>) -> MutexGuard<'_, RxBuffer> {
+    rx.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for Bus {

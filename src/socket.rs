@@ -29,11 +29,20 @@ pub struct Options {
     pub local_loopback: bool,
     /// Receive error frames (CAN_RAW_ERR_FILTER, all classes).
     pub error_frames: bool,
+    /// Read in a background thread, so that polling an empty bus costs no
+    /// syscall (see [`crate::receiver`]).
+    pub receive_thread: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { fd: false, receive_own_messages: false, local_loopback: true, error_frames: true }
+        Self {
+            fd: false,
+            receive_own_messages: false,
+            local_loopback: true,
+            error_frames: true,
+            receive_thread: false,
+        }
     }
 }
 

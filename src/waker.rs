@@ -40,6 +40,19 @@ impl Waker {
         unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
+    /// Clears a wake-up, for wakers used as level-triggered "ready" flags.
+    pub fn reset(&self) {
+        let mut count: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64; EAGAIN (already
+        // clear) leaves it untouched, which is fine.
+        unsafe { libc::read(self.0.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+    }
+
+    /// Whether [`wake`](Self::wake) was called (and not reset); one syscall.
+    pub fn is_woken(&self) -> bool {
+        matches!(self.wait(-1, 0, Duration::ZERO), Ok(Wait::Woken))
+    }
+
     /// Waits until `fd` has `events` (none: just sleep), the waker is woken,
     /// or `timeout` passes.
     pub fn wait(&self, fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<Wait> {

@@ -164,3 +164,71 @@ fn a_full_receive_buffer_counts_what_the_kernel_drops() {
     assert!(stats.dropped > 0, "5000 frames overflow the default receive buffer: {received} {stats:?}");
     assert_eq!(received + stats.dropped, 5000, "{stats:?}");
 }
+
+fn threaded() -> Options {
+    Options { receive_thread: true, ..Options::default() }
+}
+
+#[test]
+fn a_receive_thread_keeps_order_and_answers_empty_polls_from_its_queue() {
+    let (tx, rx) = (open("vcan1", Options::default()), open("vcan1", threaded()));
+    assert!(rx.receive_thread());
+    assert!(rx.try_recv().unwrap().is_none());
+    // Fewer than the socket buffer holds (about 270 frames in UML): one
+    // sendmmsg burst runs before the thread gets the CPU.
+    let frames: Vec<Frame> =
+        (0..200).map(|i| frame(FrameSpec { id: i, extended: true, ..Default::default() })).collect();
+    tx.send_batch(&frames, TIMEOUT, &mut keep_going).unwrap();
+    let mut ids = Vec::new();
+    while let Some(r) = rx.recv(Some(Duration::from_millis(200)), &mut keep_going).unwrap() {
+        ids.push(r.frame.id());
+    }
+    assert_eq!(ids, (0..200).collect::<Vec<u32>>());
+    assert_eq!(rx.statistics().received, 200);
+}
+
+#[test]
+fn the_ready_descriptor_of_a_threaded_bus_follows_its_queue() {
+    let (tx, rx) = (open("vcan0", Options::default()), open("vcan0", threaded()));
+    rx.set_filters(&[(0x55, 0x7FF)]).unwrap();
+    let readable = |bus: &Bus| {
+        let mut fds = [libc::pollfd { fd: bus.fileno().unwrap(), events: libc::POLLIN, revents: 0 }];
+        // SAFETY: one live pollfd.
+        unsafe { libc::poll(fds.as_mut_ptr(), 1, 500) == 1 }
+    };
+    tx.send(&frame(FrameSpec { id: 0x55, ..Default::default() }), TIMEOUT, &mut keep_going).unwrap();
+    assert!(readable(&rx), "a queued frame makes fileno() readable");
+    assert!(rx.try_recv().unwrap().is_some());
+    assert!(rx.try_recv().unwrap().is_none());
+    let mut fds = [libc::pollfd { fd: rx.fileno().unwrap(), events: libc::POLLIN, revents: 0 }];
+    // SAFETY: one live pollfd.
+    assert_eq!(unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) }, 0, "drained: not readable");
+}
+
+#[test]
+fn a_threaded_bus_accounts_for_every_frame_of_a_flood() {
+    let (tx, rx) = (open("vcan0", Options::default()), open("vcan0", threaded()));
+    rx.set_filters(&[(0x3AA, 0x7FF)]).unwrap();
+    let flood = vec![frame(FrameSpec { id: 0x3AA, ..Default::default() }); 20_000];
+    assert_eq!(tx.send_batch(&flood, TIMEOUT, &mut keep_going).unwrap(), 20_000);
+    let mut received = 0u64;
+    while rx.recv(Some(Duration::from_millis(300)), &mut keep_going).unwrap().is_some() {
+        received += 1;
+    }
+    let stats = rx.statistics();
+    assert_eq!(received + stats.dropped, 20_000, "{stats:?}");
+}
+
+#[test]
+fn shutdown_stops_the_receive_thread_and_wakes_waiters() {
+    let bus = Arc::new(open("vcan1", threaded()));
+    bus.set_filters(&[]).unwrap();
+    let waiter = {
+        let bus = Arc::clone(&bus);
+        thread::spawn(move || bus.recv(None, &mut keep_going))
+    };
+    thread::sleep(Duration::from_millis(100));
+    bus.shutdown();
+    assert!(matches!(waiter.join().unwrap(), Err(Error::Closed { .. })));
+    assert!(!bus.receive_thread());
+}

@@ -11,7 +11,9 @@ import ferrocan
 import pytest
 from ferrocan._backend import native_available
 
-BACKENDS = ["native", "ctypes"]
+#: The backends under test; "native-direct" is the native backend without its
+#: receive thread (reading on the caller's thread, as ctypes does).
+BACKENDS = ["native", "native-direct", "ctypes"]
 
 
 def _has_vcan() -> bool:
@@ -27,7 +29,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     """Each behavioural test runs once per backend, on a real kernel."""
     if not _has_vcan():
         pytest.fail("vcan0 is missing: run the tests through tools/vcan-run (see README.md)")
-    if request.param == "native" and not native_available():
+    if request.param.startswith("native") and not native_available():
         pytest.fail("the native module is not built: run tools/setup")
     return str(request.param)
 
@@ -40,8 +42,11 @@ def make_bus(backend: str) -> Iterator[BusFactory]:
     """Opens buses on the backend under test and shuts them all down after."""
     buses: list[ferrocan.Bus] = []
 
+    name, _, mode = backend.partition("-")
+    options: dict[str, Any] = {"receive_thread": False} if mode == "direct" else {}
+
     def make(channel: str = "vcan0", **kwargs: Any) -> ferrocan.Bus:
-        bus = ferrocan.Bus(channel, backend=backend, **kwargs)
+        bus = ferrocan.Bus(channel, backend=name, **options, **kwargs)
         buses.append(bus)
         return bus
 

@@ -47,6 +47,10 @@ class RawSocket(Protocol):
     @property
     def channel(self) -> str: ...
 
+    @property
+    def receive_thread(self) -> bool:
+        """Whether a background thread reads the socket."""
+
     def recv(self, timeout: float | None = None) -> Message | None: ...
 
     def recv_batch(
@@ -77,6 +81,7 @@ class RawSocketFactory(Protocol):
         receive_own_messages: bool = ...,
         local_loopback: bool = ...,
         error_frames: bool = ...,
+        receive_thread: bool = ...,
     ) -> RawSocket: ...
 
 

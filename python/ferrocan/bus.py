@@ -62,6 +62,9 @@ class Bus:
     :param fd: send and receive CAN FD frames.
     :param can_filters: python-can filter dicts, applied in the kernel.
     :param ignore_rx_error_frames: do not receive error frames.
+    :param receive_thread: read in a background thread, so that ``recv(0.0)``
+        on an empty bus costs no syscall (the native backend's default; the
+        ctypes backend always reads on the caller's thread).
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class Bus:
         fd: bool = False,
         can_filters: Iterable[CanFilter] | None = None,
         ignore_rx_error_frames: bool = False,
+        receive_thread: bool | None = None,
         **kwargs: Any,
     ) -> None:
         interface = _legacy_bustype(interface, kwargs)
@@ -87,11 +91,15 @@ class Bus:
             receive_own_messages=receive_own_messages,
             local_loopback=local_loopback,
             error_frames=not ignore_rx_error_frames,
+            receive_thread=self.backend == "native" if receive_thread is None else receive_thread,
         )
         self._shut_down = False
         self._filters: list[CanFilter] | None = None
         self.protocol = CanProtocol.CAN_FD if fd else CanProtocol.CAN_20
-        self.channel_info = f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend)"
+        threaded = ", receive thread" if self._socket.receive_thread else ""
+        self.channel_info = (
+            f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend{threaded})"
+        )
         if can_filters is not None:
             self.set_filters(can_filters)
 

@@ -29,7 +29,10 @@ pub struct RawSocket {
 #[pymethods]
 impl RawSocket {
     #[new]
-    #[pyo3(signature = (channel, *, fd = false, receive_own_messages = false, local_loopback = true, error_frames = true))]
+    #[pyo3(signature = (
+        channel, *, fd = false, receive_own_messages = false, local_loopback = true,
+        error_frames = true, receive_thread = true,
+    ))]
     fn new(
         py: Python<'_>,
         channel: Bound<'_, PyString>,
@@ -37,8 +40,9 @@ impl RawSocket {
         receive_own_messages: bool,
         local_loopback: bool,
         error_frames: bool,
+        receive_thread: bool,
     ) -> PyResult<Self> {
-        let options = Options { fd, receive_own_messages, local_loopback, error_frames };
+        let options = Options { fd, receive_own_messages, local_loopback, error_frames, receive_thread };
         let name: String = channel.extract()?;
         let bus = py.detach(|| Bus::open(&name, &options)).map_err(to_pyerr)?;
         Ok(Self { bus, channel: channel.into_any().unbind() })
@@ -47,6 +51,11 @@ impl RawSocket {
     #[getter]
     fn backend(&self) -> &'static str {
         "native"
+    }
+
+    #[getter]
+    fn receive_thread(&self) -> bool {
+        self.bus.receive_thread()
     }
 
     #[getter]

@@ -52,6 +52,7 @@ class CtypesSocket:
     """
 
     backend = "ctypes"
+    receive_thread = False
 
     def __init__(
         self,
@@ -61,8 +62,14 @@ class CtypesSocket:
         receive_own_messages: bool = False,
         local_loopback: bool = True,
         error_frames: bool = True,
+        receive_thread: bool = False,
         message_class: type[Message] | None = None,
     ) -> None:
+        if receive_thread:
+            raise ValueError(
+                "the ctypes backend reads on the caller's thread; "
+                "receive_thread=True needs the native backend"
+            )
         if message_class is None:
             from ferrocan import Message as default_class
 
