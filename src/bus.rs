@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{errno_of, Error};
 use crate::frame::Frame;
-use crate::receiver::Receiver;
 use crate::rx_buffer::{Received, RxBuffer};
 use crate::socket::{Options, RawSocket};
+use crate::uring::Uring;
 use crate::waker::{Wait, Waker};
 
 /// The longest a blocking call goes without calling its `check`.
@@ -28,18 +28,18 @@ const MAX_BACKOFF: Duration = Duration::from_millis(5);
 /// [`Error::Interrupted`].
 pub type Check<'a> = &'a mut dyn FnMut() -> bool;
 
-/// How frames come in: read on demand by the caller, or by a thread.
+/// How frames come in.
 enum Reception {
     /// `recv` reads with `recvmmsg` into this buffer when it is empty.
     Direct(Mutex<RxBuffer>),
-    /// A receive thread queues frames; `recv` pops them.
-    Thread(Receiver),
+    /// A multishot io_uring receive; `recv` pops its completions.
+    Uring(Box<Mutex<Uring>>),
 }
 
 /// An open socket, the waker that ends its waits, and how it receives.
 struct Open {
-    // Declared first so it drops first: the thread must stop before the
-    // socket it reads is closed.
+    // Declared first so it drops first: the io_uring request must end before
+    // the socket it reads is closed.
     reception: Reception,
     socket: RawSocket,
     waker: Waker,
@@ -50,7 +50,7 @@ impl Open {
     fn readable_fd(&self) -> RawFd {
         match &self.reception {
             Reception::Direct(_) => self.socket.as_raw_fd(),
-            Reception::Thread(receiver) => receiver.ready_fd(),
+            Reception::Uring(uring) => lock(uring).fd(),
         }
     }
 }
@@ -81,10 +81,10 @@ impl Bus {
         let socket = RawSocket::open(channel, options)?;
         let setup_error = |e: std::io::Error| Error::Open { channel: channel.into(), errno: errno_of(&e) };
         let waker = Waker::new().map_err(setup_error)?;
-        let reception = if options.receive_thread {
-            Reception::Thread(Receiver::start(socket.as_raw_fd()).map_err(setup_error)?)
-        } else {
-            Reception::Direct(Mutex::new(RxBuffer::new()))
+        let reception = match options.io_uring.then(|| Uring::new(socket.as_raw_fd())) {
+            Some(Ok(uring)) => Reception::Uring(Box::new(Mutex::new(uring))),
+            // Where io_uring is missing or forbidden, read directly.
+            _ => Reception::Direct(Mutex::new(RxBuffer::new())),
         };
         Ok(Self {
             channel: channel.into(),
@@ -104,14 +104,22 @@ impl Bus {
         self.fd_frames
     }
 
-    /// Whether a background thread reads the socket (see [`crate::receiver`]).
-    pub fn receive_thread(&self) -> bool {
-        self.read().as_ref().is_some_and(|open| matches!(open.reception, Reception::Thread(_)))
+    /// Whether frames come in through io_uring (see [`crate::uring`]).
+    pub fn io_uring(&self) -> bool {
+        self.read().as_ref().is_some_and(|open| matches!(open.reception, Reception::Uring(_)))
     }
 
     /// Receives one frame. `timeout`: `None` waits forever, zero never blocks
     /// (one syscall), otherwise waits at most that long.
     pub fn recv(&self, timeout: Option<Duration>, check: Check<'_>) -> Result<Option<Received>, Error> {
+        // Try before reading the clock: a clock read is a syscall in some
+        // environments (User-Mode Linux has no vDSO).
+        if let Some(received) = self.try_recv()? {
+            return Ok(Some(received));
+        }
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Ok(None);
+        }
         let deadline = Deadline::after(timeout);
         loop {
             if let Some(received) = self.recv_step(deadline.slice())? {
@@ -156,10 +164,12 @@ impl Bus {
         timeout: Option<Duration>,
         check: Check<'_>,
     ) -> Result<usize, Error> {
-        frames.iter().try_for_each(|f| self.check_fd(f))?;
+        let mut sent = self.try_send_batch(frames)?;
+        if sent == frames.len() {
+            return Ok(sent);
+        }
         let deadline = Deadline::after(timeout);
         let mut backoff = MIN_BACKOFF;
-        let mut sent = 0;
         loop {
             sent += self.send_step(&frames[sent..], deadline.slice().min(backoff))?;
             if sent == frames.len() {
@@ -195,7 +205,7 @@ impl Bus {
         if let Some(open) = self.read().as_ref() {
             let reported = match &open.reception {
                 Reception::Direct(rx) => lock(rx).dropped(),
-                Reception::Thread(receiver) => receiver.dropped(),
+                Reception::Uring(uring) => lock(uring).dropped(),
             };
             let counted = open.socket.kernel_drops().unwrap_or(0);
             self.dropped.fetch_max(u64::from(reported.max(counted)), Ordering::Relaxed);
@@ -212,8 +222,8 @@ impl Bus {
         open.socket.set_filters(filters).map_err(|e| self.io_error(Op::Filters, errno_of(&e)))
     }
 
-    /// Readable when `recv` has a frame to return: the socket, or with a
-    /// receive thread the eventfd that says frames are queued.
+    /// Readable when `recv` has a frame to return: the socket, or with
+    /// io_uring the ring, readable while completions wait.
     pub fn fileno(&self) -> Result<RawFd, Error> {
         Ok(self.lock()?.readable_fd())
     }
@@ -259,8 +269,8 @@ impl Bus {
                 }
                 rx.pop()
             }
-            Reception::Thread(receiver) => {
-                receiver.pop().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?
+            Reception::Uring(uring) => {
+                lock(uring).pop().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?
             }
         };
         if received.is_some() {
@@ -343,8 +353,8 @@ impl std::fmt::Debug for Bus {
     }
 }
 
-fn lock(rx: &Mutex<RxBuffer>) -> MutexGuard<'_, RxBuffer> {
-    rx.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for Bus {

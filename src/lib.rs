@@ -7,16 +7,16 @@
 //! * [`frame`]: CAN and CAN FD frames in the kernel's layout, with validation.
 //! * [`socket`]: a non-blocking CAN_RAW socket and its syscalls.
 //! * [`rx_buffer`]: the `recvmmsg` buffer that `recv` serves from.
-//! * [`receiver`]: the optional receive thread that makes empty polls free.
+//! * [`uring`]: the optional io_uring receive that makes empty polls free.
 //! * [`bus`]: timeouts, interruption and shutdown around a socket.
 //! * [`waker`]: the eventfd that lets `shutdown` end a blocked wait.
 
 pub mod bus;
 pub mod error;
 pub mod frame;
-pub mod receiver;
 pub mod rx_buffer;
 pub mod socket;
+pub mod uring;
 pub mod waker;
 
 #[cfg(feature = "python")]

@@ -158,6 +158,17 @@ impl Default for RxBuffer {
     }
 }
 
+/// [`parse_control`] for ancillary data that came without its msghdr
+/// (io_uring hands out the bytes).
+pub(crate) fn parse_control_bytes(control: &[u8]) -> (Duration, Option<u32>) {
+    // SAFETY: an all-zero msghdr is valid; CMSG_* only read the control
+    // pointer and length, which describe `control`.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_control = control.as_ptr() as *mut libc::c_void;
+    msg.msg_controllen = control.len();
+    parse_control(&msg)
+}
+
 /// The SO_TIMESTAMPNS time and the SO_RXQ_OVFL drop count, where present.
 fn parse_control(msg: &libc::msghdr) -> (Duration, Option<u32>) {
     let mut timestamp = Duration::ZERO;

@@ -29,9 +29,9 @@ pub struct Options {
     pub local_loopback: bool,
     /// Receive error frames (CAN_RAW_ERR_FILTER, all classes).
     pub error_frames: bool,
-    /// Read in a background thread, so that polling an empty bus costs no
-    /// syscall (see [`crate::receiver`]).
-    pub receive_thread: bool,
+    /// Receive through io_uring where the kernel allows it, so that polling
+    /// an empty bus costs no syscall (see [`crate::uring`]).
+    pub io_uring: bool,
 }
 
 impl Default for Options {
@@ -41,7 +41,7 @@ impl Default for Options {
             receive_own_messages: false,
             local_loopback: true,
             error_frames: true,
-            receive_thread: false,
+            io_uring: false,
         }
     }
 }

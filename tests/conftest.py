@@ -11,8 +11,8 @@ import ferrocan
 import pytest
 from ferrocan._backend import native_available
 
-#: The backends under test; "native-direct" is the native backend without its
-#: receive thread (reading on the caller's thread, as ctypes does).
+#: The backends under test; "native-direct" is the native backend without
+#: io_uring (one recvmmsg per empty poll, as ctypes reads).
 BACKENDS = ["native", "native-direct", "ctypes"]
 
 
@@ -43,7 +43,7 @@ def make_bus(backend: str) -> Iterator[BusFactory]:
     buses: list[ferrocan.Bus] = []
 
     name, _, mode = backend.partition("-")
-    options: dict[str, Any] = {"receive_thread": False} if mode == "direct" else {}
+    options: dict[str, Any] = {"io_uring": False} if mode == "direct" else {}
 
     def make(channel: str = "vcan0", **kwargs: Any) -> ferrocan.Bus:
         bus = ferrocan.Bus(channel, backend=name, **options, **kwargs)

@@ -248,3 +248,12 @@ def drain(bus: ferrocan.Bus) -> list[Message]:
     while (msg := bus.recv(0.2)) is not None:
         got.append(msg)
     return got
+
+
+def test_the_native_backend_receives_through_io_uring_where_the_kernel_allows(
+    make_bus: BusFactory, backend: str
+) -> None:
+    """Backend-specific: only the native backend has io_uring, on by default;
+    the kernel under test (6.1) allows it. native-direct turns it off."""
+    bus = make_bus()
+    assert (", io_uring)" in bus.channel_info) is (backend == "native"), bus.channel_info

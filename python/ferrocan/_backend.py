@@ -48,8 +48,8 @@ class RawSocket(Protocol):
     def channel(self) -> str: ...
 
     @property
-    def receive_thread(self) -> bool:
-        """Whether a background thread reads the socket."""
+    def io_uring(self) -> bool:
+        """Whether frames come in through io_uring (no syscall per empty poll)."""
 
     def recv(self, timeout: float | None = None) -> Message | None: ...
 
@@ -81,7 +81,7 @@ class RawSocketFactory(Protocol):
         receive_own_messages: bool = ...,
         local_loopback: bool = ...,
         error_frames: bool = ...,
-        receive_thread: bool = ...,
+        io_uring: bool = ...,
     ) -> RawSocket: ...
 
 

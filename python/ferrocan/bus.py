@@ -62,9 +62,10 @@ class Bus:
     :param fd: send and receive CAN FD frames.
     :param can_filters: python-can filter dicts, applied in the kernel.
     :param ignore_rx_error_frames: do not receive error frames.
-    :param receive_thread: read in a background thread, so that ``recv(0.0)``
-        on an empty bus costs no syscall (the native backend's default; the
-        ctypes backend always reads on the caller's thread).
+    :param io_uring: receive through io_uring, so that ``recv(0.0)`` on an
+        empty bus costs no syscall: the native backend's default where the
+        kernel allows io_uring (Linux 6.0+), else it reads with a syscall per
+        poll, as the ctypes backend always does. ``channel_info`` says which.
     """
 
     def __init__(
@@ -78,7 +79,7 @@ class Bus:
         fd: bool = False,
         can_filters: Iterable[CanFilter] | None = None,
         ignore_rx_error_frames: bool = False,
-        receive_thread: bool | None = None,
+        io_uring: bool | None = None,
         **kwargs: Any,
     ) -> None:
         interface = _legacy_bustype(interface, kwargs)
@@ -91,14 +92,14 @@ class Bus:
             receive_own_messages=receive_own_messages,
             local_loopback=local_loopback,
             error_frames=not ignore_rx_error_frames,
-            receive_thread=self.backend == "native" if receive_thread is None else receive_thread,
+            io_uring=self.backend == "native" if io_uring is None else io_uring,
         )
         self._shut_down = False
         self._filters: list[CanFilter] | None = None
         self.protocol = CanProtocol.CAN_FD if fd else CanProtocol.CAN_20
-        threaded = ", receive thread" if self._socket.receive_thread else ""
+        reception = ", io_uring" if self._socket.io_uring else ""
         self.channel_info = (
-            f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend{threaded})"
+            f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend{reception})"
         )
         if can_filters is not None:
             self.set_filters(can_filters)

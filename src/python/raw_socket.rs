@@ -31,7 +31,7 @@ impl RawSocket {
     #[new]
     #[pyo3(signature = (
         channel, *, fd = false, receive_own_messages = false, local_loopback = true,
-        error_frames = true, receive_thread = true,
+        error_frames = true, io_uring = true,
     ))]
     fn new(
         py: Python<'_>,
@@ -40,9 +40,9 @@ impl RawSocket {
         receive_own_messages: bool,
         local_loopback: bool,
         error_frames: bool,
-        receive_thread: bool,
+        io_uring: bool,
     ) -> PyResult<Self> {
-        let options = Options { fd, receive_own_messages, local_loopback, error_frames, receive_thread };
+        let options = Options { fd, receive_own_messages, local_loopback, error_frames, io_uring };
         let name: String = channel.extract()?;
         let bus = py.detach(|| Bus::open(&name, &options)).map_err(to_pyerr)?;
         Ok(Self { bus, channel: channel.into_any().unbind() })
@@ -53,9 +53,10 @@ impl RawSocket {
         "native"
     }
 
+    /// Whether frames come in through io_uring (else one syscall per empty poll).
     #[getter]
-    fn receive_thread(&self) -> bool {
-        self.bus.receive_thread()
+    fn io_uring(&self) -> bool {
+        self.bus.io_uring()
     }
 
     #[getter]

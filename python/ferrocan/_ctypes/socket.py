@@ -52,7 +52,7 @@ class CtypesSocket:
     """
 
     backend = "ctypes"
-    receive_thread = False
+    io_uring = False
 
     def __init__(
         self,
@@ -62,13 +62,13 @@ class CtypesSocket:
         receive_own_messages: bool = False,
         local_loopback: bool = True,
         error_frames: bool = True,
-        receive_thread: bool = False,
+        io_uring: bool = False,
         message_class: type[Message] | None = None,
     ) -> None:
-        if receive_thread:
+        if io_uring:
             raise ValueError(
-                "the ctypes backend reads on the caller's thread; "
-                "receive_thread=True needs the native backend"
+                "the ctypes backend reads with one syscall per call; "
+                "io_uring=True needs the native backend"
             )
         if message_class is None:
             from ferrocan import Message as default_class

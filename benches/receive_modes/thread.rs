@@ -1,4 +1,5 @@
-//! A receive thread per bus, so that polling an empty bus costs no syscall.
+//! The alternative to io_uring that lost (see benches/RESULTS.md): a
+//! receive thread per bus, so that polling an empty bus costs no syscall.
 //!
 //! The thread blocks in `poll`, reads with `recvmmsg` into its own
 //! [`RxBuffer`] and pushes frames, in order, into a bounded lock-free queue;
@@ -10,16 +11,16 @@
 //! must wait poll it, and `fileno()` hands it to `select` and event loops.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 
-use crate::rx_buffer::{Received, RxBuffer};
-use crate::waker::{Wait, Waker};
+use ferrocan::rx_buffer::{Received, RxBuffer};
+use ferrocan::waker::{Wait, Waker};
 
 /// Frames the queue holds; past that the kernel's buffer takes the load.
 pub const QUEUE_CAPACITY: usize = 4096;
@@ -36,8 +37,6 @@ struct Shared {
     full: AtomicBool,
     /// Ends the thread.
     stop: Waker,
-    /// The kernel's drop count as of the last frame read (SO_RXQ_OVFL).
-    dropped: AtomicU32,
     /// A receive error for the consumer, delivered once the queue is drained.
     error: Mutex<Option<io::Error>>,
 }
@@ -58,7 +57,6 @@ impl Receiver {
             signaled: AtomicBool::new(false),
             full: AtomicBool::new(false),
             stop: Waker::new()?,
-            dropped: AtomicU32::new(0),
             error: Mutex::new(None),
         });
         let producer = Arc::clone(&shared);
@@ -83,15 +81,6 @@ impl Receiver {
             Some(error) => Err(error),
             None => Ok(None),
         }
-    }
-
-    /// Readable while frames are queued.
-    pub fn ready_fd(&self) -> RawFd {
-        self.shared.ready.as_raw_fd()
-    }
-
-    pub fn dropped(&self) -> u32 {
-        self.shared.dropped.load(Ordering::Relaxed)
     }
 
     /// Clears `ready` once the queue is empty, re-arming it if a frame came
@@ -148,7 +137,6 @@ fn produce(shared: &Shared, socket: RawFd) {
                 return;
             }
         }
-        shared.dropped.store(buffer.dropped(), Ordering::Relaxed);
         signal(shared);
     }
 }
