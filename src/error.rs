@@ -57,6 +57,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// Why opening a socket on `channel`, an interface known to exist,
+    /// failed with `errno`.
+    pub(crate) fn opening(channel: &str, errno: i32) -> Self {
+        match errno {
+            libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => Self::NoKernelSupport { errno },
+            // The interface exists (checked first), so it is of another kind.
+            libc::ENODEV => Self::NotCanInterface { channel: channel.into() },
+            errno => Self::Open { channel: channel.into(), errno },
+        }
+    }
+
     /// The errno behind the error, where there is one.
     pub fn errno(&self) -> Option<i32> {
         match self {
@@ -127,6 +138,11 @@ impl std::error::Error for Error {}
 /// The errno of an I/O error, EIO where the error carries none.
 pub(crate) fn errno_of(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// The errno the last failed libc call left.
+pub(crate) fn last_errno() -> i32 {
+    errno_of(&io::Error::last_os_error())
 }
 
 /// What to do about the errors a user can fix.

@@ -173,6 +173,11 @@ impl Frame {
         }
     }
 
+    /// The kernel's `can_id`: the identifier with its EFF/RTR/ERR flag bits.
+    pub fn can_id(&self) -> u32 {
+        self.raw.can_id
+    }
+
     /// The identifier without flag bits. Error frames keep every error-class bit.
     pub fn id(&self) -> u32 {
         let mask =

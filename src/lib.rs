@@ -10,7 +10,9 @@
 //! * [`uring`]: the optional io_uring receive that makes empty polls free.
 //! * [`bus`]: timeouts, interruption and shutdown around a socket.
 //! * [`waker`]: the eventfd that lets `shutdown` end a blocked wait.
+//! * [`bcm`]: kernel-timed periodic sending (CAN_BCM).
 
+pub mod bcm;
 pub mod bus;
 pub mod error;
 pub mod frame;

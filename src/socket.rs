@@ -62,7 +62,7 @@ impl RawSocket {
         } else {
             CanSocket::open_addr(&addr).and_then(|s| configure(s, options))
         }
-        .map_err(|e| open_error(channel, &e))?;
+        .map_err(|e| Error::opening(channel, errno_of(&e)))?;
         Ok(Self { fd })
     }
 
@@ -194,7 +194,7 @@ impl AsRawFd for OptionsView {
 impl SocketOptions for OptionsView {}
 
 /// The interface index of `channel`, or a clear error.
-fn interface_index(channel: &str) -> Result<u32, Error> {
+pub(crate) fn interface_index(channel: &str) -> Result<u32, Error> {
     let name = CString::new(channel).map_err(|_| Error::NoSuchInterface { channel: channel.into() })?;
     // SAFETY: name is a valid NUL-terminated string.
     match unsafe { libc::if_nametoindex(name.as_ptr()) } {
@@ -216,13 +216,4 @@ where
     socket.set_socket_option(libc::SOL_SOCKET, libc::SO_RXQ_OVFL, &(1 as libc::c_int))?;
     // SAFETY: into_raw_fd hands over sole ownership of the descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(socket.into_raw_fd()) })
-}
-
-fn open_error(channel: &str, e: &io::Error) -> Error {
-    match errno_of(e) {
-        libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => Error::NoKernelSupport { errno: errno_of(e) },
-        // The index exists (checked before), so the device is of another kind.
-        libc::ENODEV => Error::NotCanInterface { channel: channel.into() },
-        errno => Error::Open { channel: channel.into(), errno },
-    }
 }
