@@ -71,7 +71,8 @@ impl BcmTask {
     /// Removes the task from the kernel; one that is not there is fine.
     pub fn delete(&self, like: &Frame) -> Result<(), Error> {
         match self.write(bytes_of(&head(libc::TX_DELETE, like))) {
-            Err(Error::Transmit { errno: libc::EINVAL | libc::ENOENT, .. }) => Ok(()),
+            // ENOTCONN: the interface went away, and its tasks with it.
+            Err(Error::Transmit { errno: libc::EINVAL | libc::ENOENT | libc::ENOTCONN, .. }) => Ok(()),
             other => other,
         }
     }

@@ -11,6 +11,7 @@ from importlib import metadata
 from ferrocan import interface
 from ferrocan._backend import default_backend as _default_backend
 from ferrocan.bus import Bus, CanProtocol
+from ferrocan.error_frame import BusState, ErrorFrame, error_code_to_str
 from ferrocan.exceptions import (
     CanError,
     CanInitializationError,
@@ -19,10 +20,12 @@ from ferrocan.exceptions import (
     CanTimeoutError,
 )
 from ferrocan.message import Message
+from ferrocan.periodic import PeriodicTask
 from ferrocan.statistics import BusStatistics
 
 __all__ = [
     "Bus",
+    "BusState",
     "BusStatistics",
     "CanError",
     "CanInitializationError",
@@ -30,8 +33,11 @@ __all__ = [
     "CanOperationError",
     "CanProtocol",
     "CanTimeoutError",
+    "ErrorFrame",
     "Message",
+    "PeriodicTask",
     "backend",
+    "error_code_to_str",
     "interface",
 ]
 

@@ -16,13 +16,14 @@ the environment overrides it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ferrocan.exceptions import CanInterfaceNotImplementedError
 
 if TYPE_CHECKING:
     from ferrocan import Message
+    from ferrocan.periodic import BcmTask
 
 BACKENDS = ("native", "ctypes")
 
@@ -101,6 +102,17 @@ def default_backend() -> str:
             f"FERROCAN_BACKEND={forced!r} is not a backend; use 'native' or 'ctypes'"
         )
     return forced or ("native" if native_available() else "ctypes")
+
+
+def bcm_class(backend: str) -> Callable[[str], BcmTask]:
+    """The periodic-task class of ``backend`` (see ``ferrocan.periodic``)."""
+    if backend == "native":
+        from ferrocan._native import BcmTask as Native
+
+        return Native
+    from ferrocan._ctypes.bcm import BcmTask as Ctypes
+
+    return Ctypes
 
 
 def socket_class(backend: str) -> RawSocketFactory:

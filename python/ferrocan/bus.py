@@ -10,8 +10,10 @@ from typing import Any
 
 from ferrocan import _backend, _filters
 from ferrocan._filters import CanFilter
+from ferrocan.error_frame import BusState, ErrorFrame, next_state
 from ferrocan.exceptions import CanInterfaceNotImplementedError, CanOperationError
 from ferrocan.message import Message
+from ferrocan.periodic import PeriodicTask, as_messages, check_messages, check_timing
 from ferrocan.statistics import BusStatistics
 
 __all__ = ["Bus", "CanProtocol"]
@@ -96,6 +98,8 @@ class Bus:
         )
         self._shut_down = False
         self._filters: list[CanFilter] | None = None
+        self._state = BusState.ACTIVE
+        self._periodic_tasks: list[PeriodicTask] = []
         self.protocol = CanProtocol.CAN_FD if fd else CanProtocol.CAN_20
         reception = ", io_uring" if self._socket.io_uring else ""
         self.channel_info = (
@@ -110,7 +114,10 @@ class Bus:
         ``None`` waits until a frame arrives, ``0.0`` never blocks (one
         syscall at most), a positive number waits at most that many seconds.
         """
-        return self._socket.recv(timeout)
+        msg = self._socket.recv(timeout)
+        if msg is not None and msg.is_error_frame:
+            self._observe(msg)
+        return msg
 
     def send(self, msg: Message, timeout: float | None = None) -> None:
         """Sends ``msg``; with a timeout, waits at most that long for room in
@@ -120,13 +127,58 @@ class Bus:
     def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]:
         """Returns every message already available, up to ``max_messages``;
         when none is, waits like ``recv`` (an empty list on timeout)."""
-        return self._socket.recv_batch(max_messages, timeout)
+        batch = self._socket.recv_batch(max_messages, timeout)
+        for msg in batch:
+            if msg.is_error_frame:
+                self._observe(msg)
+        return batch
 
     def send_batch(self, messages: Iterable[Message], timeout: float | None = None) -> int:
         """Sends ``messages`` in order with as few syscalls as possible and
         returns how many the kernel took: all of them, unless ``timeout``
         passed first. Raises ``CanOperationError`` if it took none in time."""
         return self._socket.send_batch(messages, timeout)
+
+    def send_periodic(
+        self,
+        msgs: Message | Sequence[Message],
+        period: float,
+        duration: float | None = None,
+        store_task: bool = True,
+        autostart: bool = True,
+    ) -> PeriodicTask:
+        """Sends ``msgs`` every ``period`` seconds, one after the other, timed
+        by the kernel (CAN_BCM); for ``duration`` seconds, or until stopped."""
+        messages = as_messages(msgs)
+        check_timing(period, duration)
+        check_messages(messages)
+        if messages[0].is_fd and self.protocol is not CanProtocol.CAN_FD:
+            raise CanOperationError(
+                f"cannot send a CAN FD frame on '{self.channel}': open the bus with fd=True"
+            )
+        if self._shut_down:
+            self._socket.fileno()  # raises the shut-down error
+        task = PeriodicTask(
+            _backend.bcm_class(self.backend)(self.channel), messages, period, duration
+        )
+        if autostart:
+            task.start()
+        if store_task:
+            self._periodic_tasks.append(task)
+        return task
+
+    def stop_all_periodic_tasks(self, remove_tasks: bool = True) -> None:
+        """Stops every task this bus started and kept (``store_task=True``)."""
+        for task in self._periodic_tasks:
+            task.stop()
+        if remove_tasks:
+            self._periodic_tasks.clear()
+
+    @property
+    def state(self) -> BusState:
+        """ACTIVE, PASSIVE or BUS_OFF, as the error frames received so far
+        tell (a bus with ``ignore_rx_error_frames=True`` stays ACTIVE)."""
+        return self._state
 
     def statistics(self) -> BusStatistics:
         """Frames received, sent, and dropped by the kernel for want of room."""
@@ -158,6 +210,9 @@ class Bus:
     def shutdown(self) -> None:
         """Closes the bus, waking any thread blocked in it. Idempotent."""
         self._shut_down = True
+        for task in self._periodic_tasks:
+            task.close()
+        self._periodic_tasks.clear()
         self._socket.shutdown()
 
     def __iter__(self) -> Iterator[Message]:
@@ -170,7 +225,12 @@ class Bus:
                     return
                 raise
             if msg is not None:
+                if msg.is_error_frame:
+                    self._observe(msg)
                 yield msg
+
+    def _observe(self, error_frame: Message) -> None:
+        self._state = next_state(self._state, ErrorFrame.decode(error_frame))
 
     def __enter__(self) -> Bus:
         return self

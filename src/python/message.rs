@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
 
+use super::errors::to_pyerr;
 use super::fields::{bind_arguments, parse_data, Fields};
 use crate::frame::{Frame, FrameSpec};
 use crate::rx_buffer::Received;
@@ -231,6 +232,16 @@ impl Message {
             .into_pyobject(py)?;
         Ok((slf.get_type().into_any(), args))
     }
+}
+
+/// The frame for a ferrocan Message, or for anything with its attributes.
+pub fn frame_of(msg: &Bound<'_, PyAny>) -> PyResult<Frame> {
+    if let Ok(native) = msg.cast::<Message>() {
+        return native.borrow().to_frame(msg.py());
+    }
+    let fields = Fields::from_attributes(msg)?;
+    // SAFETY: the spec lives only for Frame::new, which runs no Python code.
+    Frame::new(&unsafe { fields.spec() }).map_err(|e| to_pyerr(e.into()))
 }
 
 /// A function of `ferrocan._message`, the presentation both classes share.

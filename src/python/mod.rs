@@ -1,6 +1,7 @@
 //! The Python binding: argument conversion, GIL handling and error mapping
 //! over the core, and nothing else.
 
+mod bcm_task;
 mod errors;
 mod fields;
 mod message;
@@ -14,6 +15,7 @@ use pyo3::prelude::*;
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::Message>()?;
     m.add_class::<raw_socket::RawSocket>()?;
+    m.add_class::<bcm_task::BcmTask>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

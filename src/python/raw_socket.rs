@@ -11,8 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
 use super::errors::to_pyerr;
-use super::fields::Fields;
-use super::message::Message;
+use super::message::{frame_of, Message};
 use super::timeout;
 use crate::bus::{Bus, Check};
 use crate::error::Error;
@@ -154,16 +153,6 @@ impl RawSocket {
         let rest = &frames[sent..];
         Ok(sent + blocking(py, |check| self.bus.send_batch(rest, timeout, check))?)
     }
-}
-
-/// The frame for a ferrocan Message, or for anything with its attributes.
-fn frame_of(msg: &Bound<'_, PyAny>) -> PyResult<Frame> {
-    if let Ok(native) = msg.cast::<Message>() {
-        return native.borrow().to_frame(msg.py());
-    }
-    let fields = Fields::from_attributes(msg)?;
-    // SAFETY: the spec lives only for Frame::new, which runs no Python code.
-    Frame::new(&unsafe { fields.spec() }).map_err(|e| to_pyerr(e.into()))
 }
 
 /// Runs a blocking core call without the GIL, delivering pending signals
