@@ -14,6 +14,13 @@ fn open(channel: &str) -> Bus {
     Bus::open(channel, &Options::default()).expect("vcan0: run through tools/vcan-run")
 }
 
+/// A bus that receives through io_uring, as the Python layer's default does.
+fn open_uring(channel: &str) -> Bus {
+    let bus = Bus::open(channel, &Options { io_uring: true, ..Options::default() }).expect("vcan0");
+    assert!(bus.io_uring(), "io_uring must be available for this bench");
+    bus
+}
+
 fn single_frames(c: &mut Criterion) {
     let (tx, rx) = (open("vcan0"), open("vcan0"));
     let frame = Frame::new(&FrameSpec { id: 0x123, data: &[1, 2, 3, 4, 5, 6, 7, 8], ..Default::default() })
@@ -28,6 +35,17 @@ fn single_frames(c: &mut Criterion) {
         while rx.try_recv().expect("drain").is_some() {}
     });
     group.bench_function("send+recv", |b| {
+        b.iter(|| {
+            tx.send(&frame, WAIT, &mut || true).expect("send");
+            rx.recv(WAIT, &mut || true).expect("recv").expect("a frame")
+        });
+    });
+    drop(rx);
+    let rx = open_uring("vcan0");
+    group.bench_function("recv(0.0) on an empty bus, io_uring", |b| {
+        b.iter(|| assert!(rx.try_recv().expect("recv").is_none()));
+    });
+    group.bench_function("send+recv, io_uring", |b| {
         b.iter(|| {
             tx.send(&frame, WAIT, &mut || true).expect("send");
             rx.recv(WAIT, &mut || true).expect("recv").expect("a frame")

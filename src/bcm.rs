@@ -26,7 +26,7 @@ impl BcmTask {
         // SAFETY: socket() has no memory arguments.
         let raw = unsafe { libc::socket(libc::AF_CAN, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::CAN_BCM) };
         if raw < 0 {
-            return Err(Error::opening(channel, last_errno()));
+            return Err(Error::opening(channel, "can-bcm", last_errno()));
         }
         // SAFETY: raw is a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -37,7 +37,7 @@ impl BcmTask {
         let size = size_of::<libc::sockaddr_can>() as libc::socklen_t;
         // SAFETY: addr is a live sockaddr_can of `size` bytes.
         if unsafe { libc::connect(fd.as_raw_fd(), (&addr as *const libc::sockaddr_can).cast(), size) } != 0 {
-            return Err(Error::opening(channel, last_errno()));
+            return Err(Error::opening(channel, "can-bcm", last_errno()));
         }
         Ok(Self { fd, channel: channel.into() })
     }
@@ -99,10 +99,12 @@ fn head(opcode: u32, frame: &Frame) -> libc::bcm_msg_head {
     head
 }
 
+/// `period` to the microsecond, rounded to nearest.
 fn timeval(period: Duration) -> libc::bcm_timeval {
+    let micros = (period.as_nanos() + 500) / 1000;
     libc::bcm_timeval {
-        tv_sec: period.as_secs() as libc::c_long,
-        tv_usec: libc::c_long::from(period.subsec_micros()),
+        tv_sec: (micros / 1_000_000) as libc::c_long,
+        tv_usec: (micros % 1_000_000) as libc::c_long,
     }
 }
 

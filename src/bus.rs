@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::error::{errno_of, Error};
 use crate::frame::Frame;
 use crate::rx_buffer::{Received, RxBuffer};
-use crate::socket::{Options, RawSocket};
+use crate::socket::{interface_name, Options, RawSocket};
 use crate::uring::Uring;
 use crate::waker::{Wait, Waker};
 
@@ -180,7 +180,7 @@ impl Bus {
                     return Ok(sent);
                 }
                 let timeout_secs = timeout.unwrap_or_default().as_secs_f64();
-                return Err(Error::BufferFull { channel: self.channel.clone(), timeout_secs });
+                return Err(Error::BufferFull { channel: self.channel_of(&frames[0]), timeout_secs });
             }
             if !check() {
                 return Err(Error::Interrupted);
@@ -215,6 +215,12 @@ impl Bus {
             sent: self.sent.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
         }
+    }
+
+    /// The socket's receive buffer in bytes, as the kernel reports it.
+    pub fn receive_buffer_size(&self) -> Result<usize, Error> {
+        let open = self.lock()?;
+        open.socket.receive_buffer_size().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))
     }
 
     pub fn set_filters(&self, filters: &[(u32, u32)]) -> Result<(), Error> {
@@ -293,7 +299,7 @@ impl Bus {
         let events = match errno {
             libc::EAGAIN => libc::POLLOUT,
             libc::ENOBUFS => 0,
-            _ => return Err(self.io_error(Op::Transmit, errno)),
+            _ => return Err(Error::Transmit { channel: self.channel_of(&frames[0]), errno }),
         };
         if !pause.is_zero() {
             self.wait(&open, open.socket.as_raw_fd(), events, pause)?;
@@ -303,7 +309,7 @@ impl Bus {
 
     fn check_fd(&self, frame: &Frame) -> Result<(), Error> {
         if frame.is_fd() && !self.fd_frames {
-            return Err(Error::FdOnClassicBus { channel: self.channel.clone() });
+            return Err(Error::FdOnClassicBus { channel: self.channel_of(frame) });
         }
         Ok(())
     }
@@ -333,11 +339,19 @@ impl Bus {
         Error::Closed { channel: self.channel.clone() }
     }
 
+    /// The interface a frame goes to: the bus's, or on a bus bound to every
+    /// interface, the one the frame is addressed to (for error messages).
+    fn channel_of(&self, frame: &Frame) -> String {
+        match frame.destination() {
+            0 => self.channel.clone(),
+            ifindex => interface_name(ifindex).unwrap_or_else(|| format!("interface {ifindex}")),
+        }
+    }
+
     fn io_error(&self, op: Op, errno: i32) -> Error {
         let channel = self.channel.clone();
         match op {
             Op::Receive => Error::Receive { channel, errno },
-            Op::Transmit => Error::Transmit { channel, errno },
             Op::Filters => Error::Filters { channel, errno },
         }
     }
@@ -366,7 +380,6 @@ impl Drop for Bus {
 #[derive(Clone, Copy)]
 enum Op {
     Receive,
-    Transmit,
     Filters,
 }
 

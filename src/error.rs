@@ -17,14 +17,19 @@ pub enum Error {
     NotCanInterface {
         channel: String,
     },
-    /// The running kernel has no SocketCAN (CAN_RAW) support.
+    /// The running kernel lacks the SocketCAN protocol, whose module is named.
     NoKernelSupport {
         errno: i32,
+        module: &'static str,
     },
     /// Opening or binding failed for another reason.
     Open {
         channel: String,
         errno: i32,
+    },
+    /// Hardware timestamps were asked of a device that has none.
+    NoHardwareTimestamps {
+        channel: String,
     },
     /// The bus was shut down.
     Closed {
@@ -57,11 +62,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// Why opening a socket on `channel`, an interface known to exist,
-    /// failed with `errno`.
-    pub(crate) fn opening(channel: &str, errno: i32) -> Self {
+    /// Why opening a socket of the protocol in kernel `module` on
+    /// `channel`, an interface known to exist, failed with `errno`.
+    pub(crate) fn opening(channel: &str, module: &'static str, errno: i32) -> Self {
         match errno {
-            libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => Self::NoKernelSupport { errno },
+            libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => Self::NoKernelSupport { errno, module },
             // The interface exists (checked first), so it is of another kind.
             libc::ENODEV => Self::NotCanInterface { channel: channel.into() },
             errno => Self::Open { channel: channel.into(), errno },
@@ -73,7 +78,7 @@ impl Error {
         match self {
             Self::NoSuchInterface { .. } | Self::NotCanInterface { .. } => Some(libc::ENODEV),
             Self::BufferFull { .. } => Some(libc::ENOBUFS),
-            Self::NoKernelSupport { errno }
+            Self::NoKernelSupport { errno, .. }
             | Self::Open { errno, .. }
             | Self::Transmit { errno, .. }
             | Self::Receive { errno, .. }
@@ -100,14 +105,19 @@ impl fmt::Display for Error {
             Self::NotCanInterface { channel } => {
                 write!(f, "interface '{channel}' is not a CAN interface")
             }
-            Self::NoKernelSupport { errno } => write!(
+            Self::NoKernelSupport { errno, module } => write!(
                 f,
-                "this kernel does not support SocketCAN: {}; load it with: sudo modprobe can-raw",
+                "this kernel does not support SocketCAN: {}; load it with: sudo modprobe {module}",
                 strerror(*errno)
             ),
             Self::Open { channel, errno } => {
                 write!(f, "cannot open CAN interface '{channel}': {}", strerror(*errno))
             }
+            Self::NoHardwareTimestamps { channel } => write!(
+                f,
+                "'{channel}' has no hardware timestamps (its driver reports no \
+                 SOF_TIMESTAMPING_RX_HARDWARE); use timestamping='software'"
+            ),
             Self::Closed { channel } => {
                 write!(f, "the bus on '{channel}' is shut down; open a new Bus to use the interface again")
             }
@@ -151,7 +161,7 @@ fn hint(channel: &str, errno: i32) -> String {
         libc::ENETDOWN => {
             format!("; the interface is down, bring it up with: sudo ip link set {channel} up")
         }
-        libc::ENODEV | libc::ENXIO => {
+        libc::ENODEV | libc::ENXIO | libc::ENOTCONN => {
             "; the interface has gone, open a new Bus once it exists again".to_owned()
         }
         _ => String::new(),

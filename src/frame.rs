@@ -139,6 +139,9 @@ impl fmt::Display for PyHex {
 pub struct Frame {
     raw: RawFrame,
     fd: bool,
+    /// The interface to send on, for a socket bound to all of them (0: the
+    /// socket's own).
+    destination: u32,
 }
 
 impl Frame {
@@ -160,17 +163,27 @@ impl Frame {
                 raw.len8_dlc = dlc as u8;
             }
         }
-        Ok(Self { raw, fd: spec.fd })
+        Ok(Self { raw, fd: spec.fd, destination: 0 })
     }
 
     /// Decodes what the kernel delivered; `None` for a size that is neither
     /// a classic nor an FD frame.
     pub fn from_kernel(raw: RawFrame, size: usize) -> Option<Self> {
         match size {
-            CAN_MTU => Some(Self { raw, fd: false }),
-            CANFD_MTU => Some(Self { raw, fd: true }),
+            CAN_MTU => Some(Self { raw, fd: false, destination: 0 }),
+            CANFD_MTU => Some(Self { raw, fd: true, destination: 0 }),
             _ => None,
         }
+    }
+
+    /// The frame, to be sent on interface `ifindex` by a socket bound to all.
+    pub fn to_interface(self, ifindex: u32) -> Self {
+        Self { destination: ifindex, ..self }
+    }
+
+    /// The interface to send on; 0 for the socket's own.
+    pub fn destination(&self) -> u32 {
+        self.destination
     }
 
     /// The kernel's `can_id`: the identifier with its EFF/RTR/ERR flag bits.

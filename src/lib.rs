@@ -28,4 +28,4 @@ pub use bus::{Bus, Statistics};
 pub use error::Error;
 pub use frame::{Frame, FrameError, FrameSpec};
 pub use rx_buffer::Received;
-pub use socket::Options;
+pub use socket::{Options, Timestamping};

@@ -12,15 +12,17 @@ use crate::frame::{Frame, RawFrame};
 /// Frames one `recvmmsg` can read.
 pub const SLOTS: usize = 64;
 
-/// Ancillary data room per frame: SO_TIMESTAMPNS (a timespec) and
-/// SO_RXQ_OVFL (a u32), each behind a cmsghdr, with headroom.
-const CONTROL_BYTES: usize = 96;
+/// Ancillary data room per frame: a timestamp (SO_TIMESTAMPNS: one
+/// timespec, or SO_TIMESTAMPING: three) and SO_RXQ_OVFL (a u32), each
+/// behind a cmsghdr.
+pub(crate) const CONTROL_BYTES: usize = 96;
 
 /// A frame as received, with what the kernel said about it.
 #[derive(Clone, Copy, Debug)]
 pub struct Received {
     pub frame: Frame,
-    /// Kernel receive time since the Unix epoch (SO_TIMESTAMPNS).
+    /// Kernel receive time since the Unix epoch (SO_TIMESTAMPNS), or the
+    /// controller's raw clock with hardware timestamping.
     pub timestamp: Duration,
     /// The frame was sent from this host (MSG_DONTROUTE).
     pub local: bool,
@@ -182,6 +184,11 @@ fn parse_control(msg: &libc::msghdr) -> (Duration, Option<u32>) {
             match ((*cmsg).cmsg_level, (*cmsg).cmsg_type) {
                 (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
                     let ts = std::ptr::read_unaligned(data.cast::<libc::timespec>());
+                    timestamp = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+                }
+                (libc::SOL_SOCKET, libc::SCM_TIMESTAMPING) => {
+                    // software, legacy, raw hardware: the third is ours.
+                    let ts = std::ptr::read_unaligned(data.cast::<[libc::timespec; 3]>())[2];
                     timestamp = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
                 }
                 (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) => {

@@ -32,6 +32,21 @@ pub struct Options {
     /// Receive through io_uring where the kernel allows it, so that polling
     /// an empty bus costs no syscall (see [`crate::uring`]).
     pub io_uring: bool,
+    /// The socket's receive buffer in bytes; `None` keeps the system default.
+    pub receive_buffer_size: Option<usize>,
+    /// Where receive timestamps come from.
+    pub timestamping: Timestamping,
+}
+
+/// The source of receive timestamps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timestamping {
+    /// The kernel's receive time (SO_TIMESTAMPNS), epoch-based.
+    #[default]
+    Software,
+    /// The controller's raw hardware clock (SO_TIMESTAMPING), where the
+    /// driver provides one.
+    Hardware,
 }
 
 impl Default for Options {
@@ -42,6 +57,8 @@ impl Default for Options {
             local_loopback: true,
             error_frames: true,
             io_uring: false,
+            receive_buffer_size: None,
+            timestamping: Timestamping::Software,
         }
     }
 }
@@ -54,16 +71,65 @@ pub struct RawSocket {
 
 impl RawSocket {
     /// Opens a socket bound to `channel` and configured by `options`.
+    /// `channel` `""` binds to every CAN interface.
     pub fn open(channel: &str, options: &Options) -> Result<Self, Error> {
-        let ifindex = interface_index(channel)?;
+        let ifindex = if channel.is_empty() { 0 } else { interface_index(channel)? };
         let addr = CanAddr::new(ifindex);
-        let fd = if options.fd {
-            CanFdSocket::open_addr(&addr).and_then(|s| configure(s, options))
+        let (fd, hardware_stamps) = if options.fd {
+            open_as(&addr, options, CanFdSocket::has_hw_timestamps)
         } else {
-            CanSocket::open_addr(&addr).and_then(|s| configure(s, options))
+            open_as(&addr, options, CanSocket::has_hw_timestamps)
         }
-        .map_err(|e| Error::opening(channel, errno_of(&e)))?;
-        Ok(Self { fd })
+        .map_err(|e| Error::opening(channel, "can-raw", errno_of(&e)))?;
+        if options.timestamping == Timestamping::Hardware && !hardware_stamps {
+            return Err(Error::NoHardwareTimestamps { channel: channel.into() });
+        }
+        let socket = Self { fd };
+        socket.apply(options).map_err(|e| Error::opening(channel, "can-raw", errno_of(&e)))?;
+        Ok(socket)
+    }
+
+    /// The receive buffer in effect, as the kernel reports it (it doubles
+    /// what was asked, for its bookkeeping).
+    pub fn receive_buffer_size(&self) -> io::Result<usize> {
+        let mut size: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: size is a live c_int and len says so.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut size as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(size as usize)
+    }
+
+    /// The options that need the socket bound first.
+    fn apply(&self, options: &Options) -> io::Result<()> {
+        let view = self.as_options();
+        match options.timestamping {
+            Timestamping::Software => view.set_recv_timestamp(true)?,
+            Timestamping::Hardware => view.set_timestamping(
+                socketcan::SOF_TIMESTAMPING_RX_HARDWARE | socketcan::SOF_TIMESTAMPING_RAW_HARDWARE,
+            )?,
+        }
+        if let Some(size) = options.receive_buffer_size {
+            let size = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+            // SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN.
+            match view.set_socket_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &size) {
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                    view.set_socket_option(libc::SOL_SOCKET, libc::SO_RCVBUF, &size)?
+                }
+                other => other?,
+            }
+        }
+        Ok(())
     }
 
     /// Reads whatever is queued into `buffer`: one `recvmmsg` syscall.
@@ -137,11 +203,19 @@ impl RawSocket {
         // point into `frames` and `iovecs`, which outlive the syscall.
         let mut iovecs: [libc::iovec; SEND_CHUNK] = unsafe { std::mem::zeroed() };
         let mut headers: [libc::mmsghdr; SEND_CHUNK] = unsafe { std::mem::zeroed() };
+        let mut addrs: [libc::sockaddr_can; SEND_CHUNK] = unsafe { std::mem::zeroed() };
         for (i, frame) in frames.iter().enumerate() {
             let bytes = frame.as_bytes();
             iovecs[i] = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
-            headers[i].msg_hdr.msg_iov = &mut iovecs[i];
-            headers[i].msg_hdr.msg_iovlen = 1;
+            let header = &mut headers[i].msg_hdr;
+            header.msg_iov = &mut iovecs[i];
+            header.msg_iovlen = 1;
+            if frame.destination() != 0 {
+                addrs[i].can_family = libc::AF_CAN as libc::sa_family_t;
+                addrs[i].can_ifindex = frame.destination() as libc::c_int;
+                header.msg_name = (&mut addrs[i] as *mut libc::sockaddr_can).cast();
+                header.msg_namelen = std::mem::size_of::<libc::sockaddr_can>() as libc::socklen_t;
+            }
         }
         loop {
             // SAFETY: headers[..len] describe live buffers; the kernel only reads them.
@@ -194,7 +268,18 @@ impl AsRawFd for OptionsView {
 impl SocketOptions for OptionsView {}
 
 /// The interface index of `channel`, or a clear error.
-pub(crate) fn interface_index(channel: &str) -> Result<u32, Error> {
+/// The name of interface `ifindex`, if it (still) exists.
+pub fn interface_name(ifindex: u32) -> Option<String> {
+    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: name has the IF_NAMESIZE bytes if_indextoname may write.
+    let found = unsafe { libc::if_indextoname(ifindex, name.as_mut_ptr()) };
+    // SAFETY: on success the name is NUL-terminated within the buffer.
+    (!found.is_null())
+        .then(|| unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned())
+}
+
+/// The index of interface `channel`, or the error that it does not exist.
+pub fn interface_index(channel: &str) -> Result<u32, Error> {
     let name = CString::new(channel).map_err(|_| Error::NoSuchInterface { channel: channel.into() })?;
     // SAFETY: name is a valid NUL-terminated string.
     match unsafe { libc::if_nametoindex(name.as_ptr()) } {
@@ -204,16 +289,23 @@ pub(crate) fn interface_index(channel: &str) -> Result<u32, Error> {
 }
 
 /// Sets python-can's options and takes the descriptor out of the crate's type.
-fn configure<S>(socket: S, options: &Options) -> io::Result<OwnedFd>
+/// Opens and binds a socket of the crate's type `S` with python-can's
+/// options, and says whether its device has hardware timestamps.
+fn open_as<S>(
+    addr: &CanAddr,
+    options: &Options,
+    hardware_stamps: fn(&S) -> bool,
+) -> io::Result<(OwnedFd, bool)>
 where
     S: Socket + SocketOptions + IntoRawFd,
 {
+    let socket = S::open_addr(addr)?;
     socket.set_nonblocking(true)?;
     socket.set_loopback(options.local_loopback)?;
     socket.set_recv_own_msgs(options.receive_own_messages)?;
     socket.set_error_filter(if options.error_frames { socketcan::frame::ERR_MASK_ALL } else { 0 })?;
-    socket.set_recv_timestamp(true)?;
     socket.set_socket_option(libc::SOL_SOCKET, libc::SO_RXQ_OVFL, &(1 as libc::c_int))?;
+    let stamps = hardware_stamps(&socket);
     // SAFETY: into_raw_fd hands over sole ownership of the descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(socket.into_raw_fd()) })
+    Ok((unsafe { OwnedFd::from_raw_fd(socket.into_raw_fd()) }, stamps))
 }

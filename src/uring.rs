@@ -28,8 +28,8 @@ use crate::rx_buffer::{parse_control_bytes, Received};
 const ENTRIES: u16 = 256;
 /// One buffer: io_uring's header, the address, the ancillary data, a frame.
 const BUFFER: usize = 256;
-/// Ancillary data room: SO_TIMESTAMPNS and SO_RXQ_OVFL messages.
-const CONTROL: usize = 64;
+/// Ancillary data room: the same as the direct path's.
+const CONTROL: usize = crate::rx_buffer::CONTROL_BYTES;
 /// The buffer group of our ring.
 const GROUP: u16 = 0;
 

@@ -52,6 +52,10 @@ class RawSocket(Protocol):
     def io_uring(self) -> bool:
         """Whether frames come in through io_uring (no syscall per empty poll)."""
 
+    @property
+    def receive_buffer_size(self) -> int:
+        """The receive buffer in effect, in bytes, as the kernel reports it."""
+
     def recv(self, timeout: float | None = None) -> Message | None: ...
 
     def recv_batch(
@@ -83,6 +87,8 @@ class RawSocketFactory(Protocol):
         local_loopback: bool = ...,
         error_frames: bool = ...,
         io_uring: bool = ...,
+        receive_buffer_size: int | None = ...,
+        timestamping: str = ...,
     ) -> RawSocket: ...
 
 

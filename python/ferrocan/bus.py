@@ -53,7 +53,10 @@ class Bus:
     filters, iteration and the context manager behave as in python-can's
     ``socketcan`` interface.
 
-    :param channel: the interface name, such as ``'can0'`` or ``'vcan0'``.
+    :param channel: the interface name, such as ``'can0'`` or ``'vcan0'``;
+        ``''`` receives from every CAN interface (each message's ``channel``
+        says which) and sends each message on the interface its ``channel``
+        names.
     :param interface: ``None``, ``'socketcan'``, or the legacy
         ``'socketcan_native'``/``'socketcan_ctypes'`` (deprecated: use
         ``backend=``).
@@ -64,6 +67,13 @@ class Bus:
     :param fd: send and receive CAN FD frames.
     :param can_filters: python-can filter dicts, applied in the kernel.
     :param ignore_rx_error_frames: do not receive error frames.
+    :param receive_buffer_size: the socket's receive buffer in bytes (SO_RCVBUF,
+        or SO_RCVBUFFORCE where permitted, past net.core.rmem_max); the
+        default holds a few hundred frames. ``bus.receive_buffer_size`` tells
+        the size in effect.
+    :param timestamping: ``'software'`` (the kernel's receive time, epoch
+        seconds) or ``'hardware'`` (the controller's raw clock, where the
+        driver has one; an error where it has not).
     :param io_uring: receive through io_uring, so that ``recv(0.0)`` on an
         empty bus costs no syscall: the native backend's default where the
         kernel allows io_uring (Linux 6.0+), else it reads with a syscall per
@@ -82,12 +92,15 @@ class Bus:
         can_filters: Iterable[CanFilter] | None = None,
         ignore_rx_error_frames: bool = False,
         io_uring: bool | None = None,
+        receive_buffer_size: int | None = None,
+        timestamping: str = "software",
         **kwargs: Any,
     ) -> None:
         interface = _legacy_bustype(interface, kwargs)
         _reject_unknown(kwargs)
         self.channel = _check_channel(channel)
         self.backend = _choose_backend(interface, backend)
+        _check_timestamping(timestamping)
         self._socket = _backend.socket_class(self.backend)(
             self.channel,
             fd=fd,
@@ -95,11 +108,16 @@ class Bus:
             local_loopback=local_loopback,
             error_frames=not ignore_rx_error_frames,
             io_uring=self.backend == "native" if io_uring is None else io_uring,
+            receive_buffer_size=receive_buffer_size,
+            timestamping=timestamping,
         )
         self._shut_down = False
         self._filters: list[CanFilter] | None = None
         self._state = BusState.ACTIVE
+        # python-can's list: the tasks stop_all_periodic_tasks() stops.
         self._periodic_tasks: list[PeriodicTask] = []
+        # Every task made here: each owns a CAN_BCM socket, closed at shutdown.
+        self._bcm_tasks: list[PeriodicTask] = []
         self.protocol = CanProtocol.CAN_FD if fd else CanProtocol.CAN_20
         reception = ", io_uring" if self._socket.io_uring else ""
         self.channel_info = (
@@ -158,9 +176,10 @@ class Bus:
             )
         if self._shut_down:
             self._socket.fileno()  # raises the shut-down error
-        task = PeriodicTask(
-            _backend.bcm_class(self.backend)(self.channel), messages, period, duration
-        )
+        bcm = _backend.bcm_class(self.backend)(self.channel or _destination(messages[0]))
+        on_stop = self._forget if store_task else None
+        task = PeriodicTask(bcm, messages, period, duration, on_stop)
+        self._bcm_tasks.append(task)
         if autostart:
             task.start()
         if store_task:
@@ -169,10 +188,14 @@ class Bus:
 
     def stop_all_periodic_tasks(self, remove_tasks: bool = True) -> None:
         """Stops every task this bus started and kept (``store_task=True``)."""
-        for task in self._periodic_tasks:
+        tasks = list(self._periodic_tasks)
+        for task in tasks:
             task.stop()
-        if remove_tasks:
-            self._periodic_tasks.clear()
+        self._periodic_tasks = [] if remove_tasks else tasks
+
+    def _forget(self, task: PeriodicTask) -> None:
+        if task in self._periodic_tasks:
+            self._periodic_tasks.remove(task)
 
     @property
     def state(self) -> BusState:
@@ -195,6 +218,11 @@ class Bus:
         self._filters = kept
 
     @property
+    def receive_buffer_size(self) -> int:
+        """The socket's receive buffer in bytes, as the kernel reports it."""
+        return self._socket.receive_buffer_size
+
+    @property
     def filters(self) -> Sequence[CanFilter] | None:
         """The filters last set, as given."""
         return self._filters
@@ -210,8 +238,9 @@ class Bus:
     def shutdown(self) -> None:
         """Closes the bus, waking any thread blocked in it. Idempotent."""
         self._shut_down = True
-        for task in self._periodic_tasks:
+        for task in self._bcm_tasks:
             task.close()
+        self._bcm_tasks.clear()
         self._periodic_tasks.clear()
         self._socket.shutdown()
 
@@ -248,6 +277,21 @@ class Bus:
         return f"ferrocan.Bus({self.channel!r}, backend={self.backend!r}{state})"
 
 
+def _check_timestamping(timestamping: object) -> None:
+    if timestamping not in ("software", "hardware") or not isinstance(timestamping, str):
+        raise ValueError(f"timestamping must be 'software' or 'hardware', got {timestamping!r}")
+
+
+def _destination(msg: Message) -> str:
+    """Where a bus on every interface sends ``msg``: the interface it names."""
+    if not isinstance(msg.channel, str) or not msg.channel:
+        raise ValueError(
+            "a bus on every interface (channel='') sends a message only where msg.channel "
+            "names the interface, e.g. msg.channel = 'can0'"
+        )
+    return msg.channel
+
+
 def _legacy_bustype(interface: str | None, kwargs: dict[str, Any]) -> str | None:
     if "bustype" not in kwargs:
         return interface
@@ -270,8 +314,6 @@ def _check_channel(channel: object) -> str:
             "channel must be a str naming a CAN interface, such as 'can0', "
             f"got {type(channel).__name__}"
         )
-    if not channel:
-        raise ValueError("channel must name a CAN interface, such as 'can0'; got ''")
     if "\0" in channel:
         raise ValueError(f"channel {channel!r} contains a NUL byte; interface names cannot")
     size = len(channel.encode())

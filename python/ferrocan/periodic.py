@@ -9,7 +9,7 @@ several tasks may share an arbitration ID.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ferrocan.exceptions import CanOperationError
@@ -18,6 +18,8 @@ __all__ = ["PeriodicTask"]
 
 #: The broadcast manager sends at most this many different frames in turn.
 MAX_MESSAGES = 256
+#: The largest frame count the kernel takes (a u32).
+MAX_COUNT = 2**32 - 1
 
 
 class BcmTask(Protocol):
@@ -42,14 +44,20 @@ class PeriodicTask:
     """
 
     def __init__(
-        self, bcm: BcmTask, messages: Sequence[Any], period: float, duration: float | None
+        self,
+        bcm: BcmTask,
+        messages: Sequence[Any],
+        period: float,
+        duration: float | None,
+        on_stop: Callable[[PeriodicTask], None] | None = None,
     ) -> None:
         self.messages = tuple(messages)
         self.period = period
         self.duration = duration
         self.arbitration_id: int = self.messages[0].arbitration_id
         self._bcm = bcm
-        self._count = None if duration is None else max(1, round(duration / period))
+        self._count = frame_count(period, duration)
+        self._on_stop = on_stop
         self._running = False
 
     def start(self) -> None:
@@ -58,9 +66,12 @@ class PeriodicTask:
         self._running = True
 
     def stop(self) -> None:
-        """Stops sending. ``start()`` resumes it."""
+        """Stops sending (and, as in python-can, leaves the bus's list of
+        tasks). ``start()`` sends again."""
         self._bcm.delete()
         self._running = False
+        if self._on_stop is not None:
+            self._on_stop(self)
 
     def modify_data(self, messages: Any) -> None:
         """Replaces the messages' content without disturbing the timing: the
@@ -95,9 +106,22 @@ class PeriodicTask:
         )
 
 
+def frame_count(period: float, duration: float | None) -> int | None:
+    """How many frames ``duration`` means (at least one); ``None`` for no end."""
+    if duration is None:
+        return None
+    count = max(1, round(duration / period))
+    if count > MAX_COUNT:
+        raise ValueError(
+            f"duration / period asks for {count} frames, but the kernel counts at most "
+            f"{MAX_COUNT}; use duration=None to send until stopped"
+        )
+    return count
+
+
 def as_messages(messages: Any) -> list[Any]:
     """One message or a sequence of them, as a non-empty list."""
-    listed = list(messages) if isinstance(messages, (list, tuple)) else [messages]
+    listed = list(messages) if isinstance(messages, Sequence) else [messages]
     if not listed:
         raise ValueError("a periodic task needs at least one message")
     for msg in listed:

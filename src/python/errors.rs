@@ -16,6 +16,7 @@ pub fn to_pyerr(error: Error) -> PyErr {
         Error::NoSuchInterface { .. }
         | Error::NotCanInterface { .. }
         | Error::NoKernelSupport { .. }
+        | Error::NoHardwareTimestamps { .. }
         | Error::Open { .. } => CanInitializationError::new_err((message, code)),
         Error::Frame(_) => PyValueError::new_err(message),
         Error::Interrupted => PyTypeError::new_err("interrupted without a pending Python error"),

@@ -4,7 +4,9 @@
 mod bcm_task;
 mod errors;
 mod fields;
+mod interfaces;
 mod message;
+mod options;
 mod raw_socket;
 mod timeout;
 

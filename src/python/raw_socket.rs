@@ -11,11 +11,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
 use super::errors::to_pyerr;
+use super::interfaces::Interfaces;
 use super::message::{frame_of, Message};
+use super::options;
 use super::timeout;
 use crate::bus::{Bus, Check};
 use crate::error::Error;
 use crate::frame::Frame;
+use crate::rx_buffer::Received;
 use crate::socket::Options;
 
 /// One CAN_RAW socket bound to one interface.
@@ -23,6 +26,8 @@ use crate::socket::Options;
 pub struct RawSocket {
     bus: Bus,
     channel: Py<PyAny>,
+    /// Only for a bus on every interface (`channel=''`).
+    interfaces: Option<Interfaces>,
 }
 
 #[pymethods]
@@ -30,8 +35,9 @@ impl RawSocket {
     #[new]
     #[pyo3(signature = (
         channel, *, fd = false, receive_own_messages = false, local_loopback = true,
-        error_frames = true, io_uring = true,
+        error_frames = true, io_uring = true, receive_buffer_size = None, timestamping = None,
     ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         channel: Bound<'_, PyString>,
@@ -40,11 +46,22 @@ impl RawSocket {
         local_loopback: bool,
         error_frames: bool,
         io_uring: bool,
+        receive_buffer_size: Option<&Bound<'_, PyAny>>,
+        timestamping: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let options = Options { fd, receive_own_messages, local_loopback, error_frames, io_uring };
+        let options = Options {
+            fd,
+            receive_own_messages,
+            local_loopback,
+            error_frames,
+            io_uring,
+            receive_buffer_size: options::buffer_size(receive_buffer_size)?,
+            timestamping: options::timestamping(timestamping)?,
+        };
         let name: String = channel.extract()?;
         let bus = py.detach(|| Bus::open(&name, &options)).map_err(to_pyerr)?;
-        Ok(Self { bus, channel: channel.into_any().unbind() })
+        let interfaces = name.is_empty().then(Interfaces::default);
+        Ok(Self { bus, channel: channel.into_any().unbind(), interfaces })
     }
 
     #[getter]
@@ -70,7 +87,7 @@ impl RawSocket {
         if received.is_none() && timeout.is_none_or(|t| !t.is_zero()) {
             received = blocking(py, |check| self.bus.recv(timeout, check))?;
         }
-        Ok(received.map(|r| Message::from_received(py, &r, &self.channel)))
+        Ok(received.map(|r| self.message(py, &r)))
     }
 
     /// Everything available, up to `max_messages`; waits like `recv` when
@@ -90,7 +107,7 @@ impl RawSocket {
         list.append(first)?;
         let mut failed = None;
         let mut sink = |r| {
-            if let Err(e) = list.append(Message::from_received(py, &r, &self.channel)) {
+            if let Err(e) = list.append(self.message(py, &r)) {
                 failed.get_or_insert(e);
             }
         };
@@ -106,7 +123,7 @@ impl RawSocket {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let timeout = timeout::parse(timeout)?;
-        let frame = frame_of(msg)?;
+        let frame = self.outgoing(msg)?;
         self.send_frames(py, std::slice::from_ref(&frame), timeout).map(|_| ())
     }
 
@@ -120,8 +137,14 @@ impl RawSocket {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         let timeout = timeout::parse(timeout)?;
-        let frames = messages.try_iter()?.map(|m| frame_of(&m?)).collect::<PyResult<Vec<_>>>()?;
+        let frames = messages.try_iter()?.map(|m| self.outgoing(&m?)).collect::<PyResult<Vec<_>>>()?;
         self.send_frames(py, &frames, timeout)
+    }
+
+    /// The receive buffer in effect, in bytes, as the kernel reports it.
+    #[getter]
+    fn receive_buffer_size(&self) -> PyResult<usize> {
+        self.bus.receive_buffer_size().map_err(to_pyerr)
     }
 
     fn set_filters(&self, filters: Vec<(u32, u32)>) -> PyResult<()> {
@@ -144,6 +167,23 @@ impl RawSocket {
 }
 
 impl RawSocket {
+    /// The message for a received frame, with the interface it came from.
+    fn message(&self, py: Python<'_>, received: &Received) -> Message {
+        match &self.interfaces {
+            Some(interfaces) => Message::from_received(py, received, &interfaces.name(py, received.ifindex)),
+            None => Message::from_received(py, received, &self.channel),
+        }
+    }
+
+    /// The frame for `msg`; on a bus on every interface, addressed to `msg.channel`.
+    fn outgoing(&self, msg: &Bound<'_, PyAny>) -> PyResult<Frame> {
+        let frame = frame_of(msg)?;
+        match self.interfaces {
+            Some(_) => Ok(frame.to_interface(Interfaces::destination(msg)?)),
+            None => Ok(frame),
+        }
+    }
+
     /// One attempt with the GIL held; only a full queue releases it to wait.
     fn send_frames(&self, py: Python<'_>, frames: &[Frame], timeout: Option<Duration>) -> PyResult<usize> {
         let sent = self.bus.try_send_batch(frames).map_err(to_pyerr)?;

@@ -62,7 +62,7 @@ def filters_failed(channel: str, code: int) -> CanOperationError:
 def _hint(channel: str, code: int) -> str:
     if code == errno.ENETDOWN:
         return f"; the interface is down, bring it up with: sudo ip link set {channel} up"
-    if code in (errno.ENODEV, errno.ENXIO):
+    if code in (errno.ENODEV, errno.ENXIO, errno.ENOTCONN):
         return "; the interface has gone, open a new Bus once it exists again"
     return ""
 
@@ -79,14 +79,39 @@ def not_can_interface(channel: str) -> CanInitializationError:
     return CanInitializationError(f"interface '{channel}' is not a CAN interface", errno.ENODEV)
 
 
-def open_failed(channel: str, code: int) -> CanInitializationError:
-    """Why ``socket()``, ``setsockopt()`` or ``bind()`` failed, other than a missing interface."""
+def open_failed(channel: str, code: int, module: str = "can-raw") -> CanInitializationError:
+    """Why ``socket()``, ``setsockopt()``, ``bind()`` or ``connect()`` failed,
+    other than a missing interface; ``module`` provides the protocol."""
     if code in _NO_SOCKETCAN:
         return CanInitializationError(
             f"this kernel does not support SocketCAN: {os.strerror(code)}; "
-            "load it with: sudo modprobe can-raw",
+            f"load it with: sudo modprobe {module}",
             code,
         )
     return CanInitializationError(
         f"cannot open CAN interface '{channel}': {os.strerror(code)}", code
+    )
+
+
+def check_receive_buffer_size(size: object) -> None:
+    """Refuse anything but ``None`` or an int (not a bool) of at least 1 (bytes)."""
+    if size is None:
+        return
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise TypeError(f"receive_buffer_size must be an int (bytes), got {type(size).__name__}")
+    if size < 1:
+        raise ValueError(f"receive_buffer_size must be at least 1 byte, got {size}")
+
+
+def no_hardware_timestamps(channel: str) -> CanInitializationError:
+    return CanInitializationError(
+        f"'{channel}' has no hardware timestamps (its driver reports no "
+        "SOF_TIMESTAMPING_RX_HARDWARE); use timestamping='software'"
+    )
+
+
+def no_interface_to_send() -> ValueError:
+    return ValueError(
+        "a bus on every interface (channel='') sends a message only where "
+        "msg.channel names the interface, e.g. msg.channel = 'can0'"
     )

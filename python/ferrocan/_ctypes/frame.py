@@ -96,7 +96,7 @@ def decode(
     size: int,
     timestamp: float,
     is_rx: bool,
-    channel: str,
+    channel: str | None,
 ) -> _M:
     """The message in the first ``size`` bytes of ``frame``, built by ``make``.
 

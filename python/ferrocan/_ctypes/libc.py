@@ -3,7 +3,8 @@
 Everything goes through libc with ctypes, never through the ``socket`` module,
 so the backend works on interpreters built without ``socket.AF_CAN``. Each
 function returns the C result unchanged (``-1``, or ``0`` for
-``if_nametoindex``, on failure); read the cause with ``ctypes.get_errno()``.
+``if_nametoindex`` and ``None`` for ``if_indextoname``, on failure); read the
+cause with ``ctypes.get_errno()``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Callable
 
 # <sys/socket.h>, <linux/can.h>, <linux/can/raw.h>
 AF_CAN = 29
+SOCK_DGRAM = 2
 SOCK_RAW = 3
 SOCK_CLOEXEC = 0o2000000
 CAN_RAW = 1
+CAN_BCM = 2
 SOL_SOCKET = 1
 SOL_CAN_RAW = 101
 CAN_RAW_FILTER = 1
@@ -23,7 +26,12 @@ CAN_RAW_ERR_FILTER = 2
 CAN_RAW_LOOPBACK = 3
 CAN_RAW_RECV_OWN_MSGS = 4
 CAN_RAW_FD_FRAMES = 5
+SO_RCVBUF = 8
+SO_RCVBUFFORCE = 33
 SO_TIMESTAMPNS = 35
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
+SO_TIMESTAMPING = 37
+SCM_TIMESTAMPING = SO_TIMESTAMPING
 SO_MEMINFO = 55
 #: Index of the drop count in SO_MEMINFO's array of u32 (SK_MEMINFO_DROPS).
 SK_MEMINFO_DROPS = 8
@@ -31,10 +39,12 @@ SK_MEMINFO_DROPS = 8
 CAN_ERR_MASK = 0x1FFFFFFF
 MSG_DONTROUTE = 0x4
 MSG_DONTWAIT = 0x40
+#: Longest interface name with its NUL (<net/if.h>).
+IFNAMSIZ = 16
 
 
 class SockaddrCan(ctypes.Structure):
-    """``struct sockaddr_can``; the address union is unused by CAN_RAW."""
+    """``struct sockaddr_can``; the address union is unused by CAN_RAW and CAN_BCM."""
 
     _fields_ = (
         ("can_family", ctypes.c_ushort),
@@ -80,6 +90,9 @@ socket: Callable[[int, int, int], int] = _bind(
 bind: Callable[[int, int, int], int] = _bind(
     "bind", ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32
 )
+connect: Callable[[int, int, int], int] = _bind(
+    "connect", ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32
+)
 setsockopt: Callable[[int, int, int, bytes, int], int] = _bind(
     "setsockopt",
     ctypes.c_int,
@@ -104,5 +117,25 @@ recvmsg: Callable[[int, int, int], int] = _bind(
 send: Callable[[int, bytes, int, int], int] = _bind(
     "send", ctypes.c_ssize_t, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int
 )
+sendto: Callable[[int, bytes, int, int, bytes, int], int] = _bind(
+    "sendto",
+    ctypes.c_ssize_t,
+    ctypes.c_int,
+    ctypes.c_char_p,
+    ctypes.c_size_t,
+    ctypes.c_int,
+    ctypes.c_char_p,
+    ctypes.c_uint32,
+)
+ioctl: Callable[[int, int, int], int] = _bind(
+    "ioctl", ctypes.c_int, ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p
+)
+write: Callable[[int, bytes, int], int] = _bind(
+    "write", ctypes.c_ssize_t, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t
+)
 close: Callable[[int], int] = _bind("close", ctypes.c_int, ctypes.c_int)
 if_nametoindex: Callable[[bytes], int] = _bind("if_nametoindex", ctypes.c_uint, ctypes.c_char_p)
+#: Writes the name (at most IFNAMSIZ bytes) into the buffer; returns None on failure.
+if_indextoname: Callable[[int, ctypes.Array[ctypes.c_char]], bytes | None] = _bind(
+    "if_indextoname", ctypes.c_char_p, ctypes.c_uint, ctypes.c_char_p
+)

@@ -8,21 +8,27 @@ import struct
 from ferrocan._ctypes import libc
 from ferrocan._ctypes.frame import CANFD_MTU
 
-# With SO_TIMESTAMPNS on, every frame comes with one SCM_TIMESTAMPNS cmsg:
-# a cmsghdr (size_t cmsg_len; int cmsg_level, cmsg_type) and a struct
-# timespec, which <sys/socket.h> aligns to sizeof(size_t), as "@" does.
-_TIMESTAMP_CMSG = struct.Struct("@Niill")  # ..., tv_sec, tv_nsec
-_CONTROL_SIZE = _TIMESTAMP_CMSG.size
+# Each frame comes with one cmsg holding its timestamp: a cmsghdr (size_t
+# cmsg_len; int cmsg_level, cmsg_type) and, aligned to sizeof(size_t) as "@"
+# does, one struct timespec (SCM_TIMESTAMPNS: the kernel's software stamp) or
+# three (SCM_TIMESTAMPING, with SO_TIMESTAMPING: the third is the device's
+# raw hardware stamp).
+_FIRST_CMSG = struct.Struct("@Niill")  # ..., tv_sec, tv_nsec of the first timespec
+_TIMESPEC = struct.Struct("@ll")
+_CMSG_HEADER_SIZE = _FIRST_CMSG.size - _TIMESPEC.size
+_RAW_HARDWARE_OFFSET = _CMSG_HEADER_SIZE + 2 * _TIMESPEC.size
+# Room for both (CMSG_SPACE of each), whichever the socket asked for.
+_CONTROL_SIZE = _FIRST_CMSG.size + _RAW_HARDWARE_OFFSET + _TIMESPEC.size
 
 
 class RecvBuffers:
-    """A frame buffer, a control buffer and the msghdr pointing at them.
+    """A frame buffer, an address, a control buffer and the msghdr pointing at them.
 
     Made once and reused, so that a receive allocates nothing but the message.
     ``frame`` holds the last frame received.
     """
 
-    __slots__ = ("_address", "_control", "_msghdr", "_pinned", "frame")
+    __slots__ = ("_address", "_control", "_msghdr", "_pinned", "_source", "frame")
 
     def __init__(self) -> None:
         self.frame = bytearray(CANFD_MTU)
@@ -32,7 +38,9 @@ class RecvBuffers:
         frame_view = (ctypes.c_char * len(self.frame)).from_buffer(self.frame)
         control_view = (ctypes.c_char * len(self._control)).from_buffer(self._control)
         iov = libc.IoVec(ctypes.addressof(frame_view), len(self.frame))
+        self._source = libc.SockaddrCan()
         self._msghdr = libc.MsgHdr(
+            msg_name=ctypes.addressof(self._source),
             msg_iov=ctypes.addressof(iov),
             msg_iovlen=1,
             msg_control=ctypes.addressof(control_view),
@@ -42,13 +50,26 @@ class RecvBuffers:
 
     def recvmsg(self, sock: int) -> int:
         """One non-blocking ``recvmsg()``: the frame's size, or -1 with errno set."""
-        self._msghdr.msg_controllen = _CONTROL_SIZE  # the kernel sets it to what it used
+        # The kernel sets both lengths to what it used.
+        self._msghdr.msg_namelen = ctypes.sizeof(self._source)
+        self._msghdr.msg_controllen = _CONTROL_SIZE
         return libc.recvmsg(sock, self._address, libc.MSG_DONTWAIT)
 
     def timestamp(self) -> float:
-        """When the kernel received the last frame, in seconds since the epoch."""
-        cmsg: tuple[int, int, int, int, int] = _TIMESTAMP_CMSG.unpack_from(self._control)
-        return cmsg[3] + cmsg[4] * 1e-9  # tv_sec, tv_nsec
+        """When the last frame was received, in seconds: the kernel's clock
+        (epoch) or the device's, as the socket asked; 0.0 if it has no stamp."""
+        if not self._msghdr.msg_controllen:
+            return 0.0
+        first: tuple[int, int, int, int, int] = _FIRST_CMSG.unpack_from(self._control)
+        stamp: tuple[int, int] = first[3:]
+        if first[2] == libc.SCM_TIMESTAMPING:  # cmsg_type
+            stamp = _TIMESPEC.unpack_from(self._control, _RAW_HARDWARE_OFFSET)
+        return stamp[0] + stamp[1] * 1e-9  # tv_sec, tv_nsec
+
+    def interface_index(self) -> int:
+        """The index of the interface the last frame came in on."""
+        index: int = self._source.can_ifindex
+        return index
 
     def is_rx(self) -> bool:
         """Whether the last frame came from the bus rather than this host

@@ -4,6 +4,10 @@ Every call on the socket is non-blocking (``MSG_DONTWAIT``); waiting is done
 in ``select.poll`` on the socket and a :class:`~ferrocan._ctypes.wake.Waker`,
 so that Ctrl-C (PEP 475) and ``shutdown()`` from another thread both end a
 wait at once.
+
+A socket on ``channel=''`` is bound to every CAN interface: each message
+received names the interface it came in on, and each message sent goes to
+the interface its ``channel`` names.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast
 
-from ferrocan._ctypes import errors, frame, libc
+from ferrocan._ctypes import errors, ethtool, frame, libc
+from ferrocan._ctypes.interfaces import ADDRESS_SIZE, Interfaces
 from ferrocan._ctypes.recvbuf import RecvBuffers
 from ferrocan._ctypes.wake import Waker
 
@@ -32,6 +37,8 @@ __all__ = ["CtypesSocket"]
 
 #: Errnos that mean "the kernel cannot take the frame yet": retry.
 _QUEUE_FULL = (errno.ENOBUFS, errno.EAGAIN, errno.EINTR)
+#: Errnos of sendto() to an interface index the kernel no longer knows.
+_GONE = (errno.ENXIO, errno.ENODEV)
 #: poll() counts in milliseconds and rounds up; shorter pauses use sleep().
 _POLL_RESOLUTION = 1e-3
 _POLL_MAX_MS = float(2**31 - 1)
@@ -42,13 +49,20 @@ _BACKOFF_FIRST = 50e-6
 _BACKOFF_MAX = 5e-3
 
 _INT = struct.Struct("=i")
+_INT_MAX = 2**31 - 1
+_HARDWARE_TIMESTAMPS = ethtool.SOF_TIMESTAMPING_RX_HARDWARE | ethtool.SOF_TIMESTAMPING_RAW_HARDWARE
 
 
 class CtypesSocket:
-    """One CAN_RAW socket bound to ``channel``; see ``ferrocan._backend.RawSocket``.
+    """One CAN_RAW socket bound to ``channel`` (``''``: every CAN
+    interface); see ``ferrocan._backend.RawSocket``.
 
-    ``message_class`` is the class received messages are built with (its
-    ``_unchecked`` classmethod); it defaults to ``ferrocan.Message``.
+    ``receive_buffer_size`` asks for a receive buffer of that many bytes
+    (beyond ``net.core.rmem_max`` only with CAP_NET_ADMIN); ``timestamping``
+    is ``'software'`` (the kernel's receive time) or ``'hardware'`` (the
+    device's raw clock, for devices that stamp frames). ``message_class`` is
+    the class received messages are built with (its ``_unchecked``
+    classmethod); it defaults to ``ferrocan.Message``.
     """
 
     backend = "ctypes"
@@ -63,6 +77,8 @@ class CtypesSocket:
         local_loopback: bool = True,
         error_frames: bool = True,
         io_uring: bool = False,
+        receive_buffer_size: int | None = None,
+        timestamping: str = "software",
         message_class: type[Message] | None = None,
     ) -> None:
         if io_uring:
@@ -70,6 +86,7 @@ class CtypesSocket:
                 "the ctypes backend reads with one syscall per call; "
                 "io_uring=True needs the native backend"
             )
+        errors.check_receive_buffer_size(receive_buffer_size)
         if message_class is None:
             from ferrocan import Message as default_class
 
@@ -77,9 +94,13 @@ class CtypesSocket:
         self.channel = channel
         self._fd_frames = fd
         self._make: Callable[..., Message] = message_class._unchecked
-        options = _socket_options(fd, receive_own_messages, local_loopback, error_frames)
-        self._sock = _open(channel, options)
+        # Names and addresses of the interfaces, on every interface only.
+        self._interfaces = Interfaces() if channel == "" else None
+        hardware = timestamping == "hardware"
+        options = _socket_options(fd, receive_own_messages, local_loopback, error_frames, hardware)
+        self._sock = _open(channel, options, receive_buffer_size, hardware)
         try:
+            self._receive_buffer_size = _receive_buffer_size(self._sock)
             self._waker = Waker()
         except OSError as error:  # out of descriptors, say: errno is set
             libc.close(self._sock)
@@ -170,6 +191,13 @@ class CtypesSocket:
     def fileno(self) -> int:
         self._check_open()
         return self._sock
+
+    @property
+    def receive_buffer_size(self) -> int:
+        """The receive buffer's size in bytes as the kernel reports it
+        (SO_RCVBUF): twice what was asked, the rest being its bookkeeping."""
+        self._check_open()
+        return self._receive_buffer_size
 
     def statistics(self) -> tuple[int, int, int]:
         """``(received, sent, dropped)`` since the socket was opened, where
@@ -267,10 +295,21 @@ class CtypesSocket:
                 raise errors.receive_failed(self.channel, code)
             self._received += 1
             return frame.decode(
-                self._make, buffers.frame, size, buffers.timestamp(), buffers.is_rx(), self.channel
+                self._make,
+                buffers.frame,
+                size,
+                buffers.timestamp(),
+                buffers.is_rx(),
+                self._arrived_on(buffers),
             )
         finally:
             self._idle_buffers.append(buffers)
+
+    def _arrived_on(self, buffers: RecvBuffers) -> str | None:
+        """The interface the frame in ``buffers`` came in on; None if gone since."""
+        if self._interfaces is None:
+            return self.channel
+        return self._interfaces.name(buffers.interface_index())
 
     def _receive_until(self, deadline: float | None) -> Message | None:
         while True:
@@ -284,46 +323,75 @@ class CtypesSocket:
 
     # -- sending
 
-    def _encode(self, msg: Any) -> bytes:
+    def _encode(self, msg: Any) -> tuple[bytes, str]:
+        """The frame for ``msg``, and the interface it goes to."""
         data = frame.encode(msg)
+        channel = self._destination(msg)
         if len(data) == frame.CANFD_MTU and not self._fd_frames:
-            raise errors.fd_not_enabled(self.channel)
-        return data
+            raise errors.fd_not_enabled(channel)
+        return data, channel
 
-    def _send_frames(self, frames: list[bytes], timeout: float | None) -> int:
-        """Send ``frames`` in order; how many the kernel took before
-        ``timeout`` passed. None taken in time is an error."""
+    def _destination(self, msg: Any) -> str:
+        """This socket's interface; on every interface, the one ``msg.channel``
+        names, looked up now, so that an unknown one fails before any is sent."""
+        if self._interfaces is None:
+            return self.channel
+        channel = msg.channel
+        if not isinstance(channel, str):
+            raise errors.no_interface_to_send()
+        self._interfaces.address(channel)
+        return channel
+
+    def _send_frames(self, frames: list[tuple[bytes, str]], timeout: float | None) -> int:
+        """Send ``(frame, interface)`` pairs in order; how many the kernel
+        took before ``timeout`` passed. None taken in time is an error."""
         self._enter()
         try:
             deadline = None  # set at the first full queue
-            for sent, data in enumerate(frames):
-                full = self._send_now(data)
+            for sent, (data, channel) in enumerate(frames):
+                full = self._send_now(data, channel)
                 if not full:
                     continue
                 if timeout is None:
-                    self._send_until(data, full, None)
+                    self._send_until(data, channel, full, None)
                     continue
                 if deadline is None:
                     deadline = time.monotonic() + timeout
-                if not self._send_until(data, full, deadline):
+                if not self._send_until(data, channel, full, deadline):
                     if sent:
                         return sent
-                    raise errors.transmit_buffer_full(self.channel, timeout)
+                    raise errors.transmit_buffer_full(channel, timeout)
             return len(frames)
         finally:
             self._leave()
 
-    def _send_now(self, data: bytes) -> int:
+    def _send_now(self, data: bytes, channel: str) -> int:
         """Offer the frame once: 0 if taken, else the errno of a full queue."""
-        if libc.send(self._sock, data, len(data), libc.MSG_DONTWAIT) >= 0:
+        code = self._offer(data, channel)
+        if code in _GONE and self._interfaces is not None:
+            # The interface's index is stale: it went, and may be back under
+            # another. Looked up again, an interface gone for good raises.
+            self._interfaces.forget(channel)
+            code = self._offer(data, channel)
+        if not code:
             self._sent += 1
             return 0
-        code = ctypes.get_errno()
         if code in _QUEUE_FULL:
             return code
-        raise errors.transmit_failed(self.channel, code)
+        raise errors.transmit_failed(channel, code)
 
-    def _send_until(self, data: bytes, full: int, deadline: float | None) -> bool:
+    def _offer(self, data: bytes, channel: str) -> int:
+        """One non-blocking send: 0 if taken, else its errno."""
+        if self._interfaces is None:
+            result = libc.send(self._sock, data, len(data), libc.MSG_DONTWAIT)
+        else:
+            address = self._interfaces.address(channel)
+            result = libc.sendto(
+                self._sock, data, len(data), libc.MSG_DONTWAIT, address, ADDRESS_SIZE
+            )
+        return 0 if result >= 0 else ctypes.get_errno()
+
+    def _send_until(self, data: bytes, channel: str, full: int, deadline: float | None) -> bool:
         """Retry until the frame is taken (True) or the deadline passes (False).
 
         ``full`` is the errno of the last attempt: EAGAIN (socket buffer full)
@@ -339,7 +407,7 @@ class CtypesSocket:
             else:
                 self._pause(pause if remaining is None else min(pause, remaining))
                 pause = min(2 * pause, _BACKOFF_MAX)
-            full = self._send_now(data)
+            full = self._send_now(data, channel)
         return True
 
     def _pause(self, seconds: float) -> None:
@@ -358,13 +426,16 @@ def _remaining(deadline: float | None) -> float | None:
 
 
 def _socket_options(
-    fd: bool, receive_own_messages: bool, local_loopback: bool, error_frames: bool
+    fd: bool, receive_own_messages: bool, local_loopback: bool, error_frames: bool, hardware: bool
 ) -> list[tuple[int, int, int]]:
-    """``(level, option, value)`` for each setsockopt(), python-can's choices."""
+    """``(level, option, value)`` for each setsockopt(), python-can's choices;
+    ``hardware`` asks for the device's raw receive stamps instead of the kernel's."""
     options = [
         (libc.SOL_CAN_RAW, libc.CAN_RAW_LOOPBACK, int(local_loopback)),
         (libc.SOL_CAN_RAW, libc.CAN_RAW_RECV_OWN_MSGS, int(receive_own_messages)),
-        (libc.SOL_SOCKET, libc.SO_TIMESTAMPNS, 1),
+        (libc.SOL_SOCKET, libc.SO_TIMESTAMPING, _HARDWARE_TIMESTAMPS)
+        if hardware
+        else (libc.SOL_SOCKET, libc.SO_TIMESTAMPNS, 1),
     ]
     if fd:
         options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_FD_FRAMES, 1))
@@ -373,25 +444,67 @@ def _socket_options(
     return options
 
 
-def _open(channel: str, options: list[tuple[int, int, int]]) -> int:
-    """A CAN_RAW socket with ``options`` set, bound to ``channel``."""
+def _open(
+    channel: str,
+    options: list[tuple[int, int, int]],
+    receive_buffer_size: int | None,
+    hardware: bool,
+) -> int:
+    """A CAN_RAW socket with ``options`` and the receive buffer set, bound to
+    ``channel``; with ``hardware``, only if the device stamps received frames."""
     sock = libc.socket(libc.AF_CAN, libc.SOCK_RAW | libc.SOCK_CLOEXEC, libc.CAN_RAW)
     if sock < 0:
         raise errors.open_failed(channel, ctypes.get_errno())
     try:
         for level, option, value in options:
-            packed = _INT.pack(value)
-            if libc.setsockopt(sock, level, option, packed, len(packed)):
+            if _set_int(sock, level, option, value):
                 raise errors.open_failed(channel, ctypes.get_errno())
+        if receive_buffer_size is not None:
+            _set_receive_buffer(sock, channel, receive_buffer_size)
         _bind(sock, channel)
+        if hardware and not ethtool.has_rx_hardware(sock, channel):
+            raise errors.no_hardware_timestamps(channel)
     except BaseException:
         libc.close(sock)
         raise
     return sock
 
 
+def _set_int(sock: int, level: int, option: int, value: int) -> int:
+    """setsockopt() of an int: 0, or -1 with errno set."""
+    packed = _INT.pack(value)
+    return libc.setsockopt(sock, level, option, packed, len(packed))
+
+
+def _set_receive_buffer(sock: int, channel: str, size: int) -> None:
+    """SO_RCVBUFFORCE where permitted (CAP_NET_ADMIN), else SO_RCVBUF, which
+    the kernel caps at net.core.rmem_max. Either caps at INT_MAX / 2."""
+    value = min(size, _INT_MAX)
+    if not _set_int(sock, libc.SOL_SOCKET, libc.SO_RCVBUFFORCE, value):
+        return
+    code = ctypes.get_errno()
+    if code == errno.EPERM:
+        if not _set_int(sock, libc.SOL_SOCKET, libc.SO_RCVBUF, value):
+            return
+        code = ctypes.get_errno()
+    raise errors.open_failed(channel, code)
+
+
+def _receive_buffer_size(sock: int) -> int:
+    """SO_RCVBUF; raises OSError if it cannot be read."""
+    value = ctypes.c_int()
+    size = ctypes.c_uint32(ctypes.sizeof(value))
+    if libc.getsockopt(
+        sock, libc.SOL_SOCKET, libc.SO_RCVBUF, ctypes.addressof(value), ctypes.addressof(size)
+    ):
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+    return value.value
+
+
 def _bind(sock: int, channel: str) -> None:
-    index = _interface_index(channel)
+    """Bind to ``channel``'s index, or to every interface (index 0) for ``''``."""
+    index = _interface_index(channel) if channel else 0
     address = libc.SockaddrCan(can_family=libc.AF_CAN, can_ifindex=index)
     if libc.bind(sock, ctypes.addressof(address), ctypes.sizeof(address)) == 0:
         return
