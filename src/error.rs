@@ -57,6 +57,26 @@ pub enum Error {
         errno: i32,
     },
     Frame(FrameError),
+    /// Changing an interface needs CAP_NET_ADMIN.
+    NotPermitted {
+        action: &'static str,
+    },
+    /// A bit-timing setting for a virtual interface, which has none.
+    VirtualLink {
+        channel: String,
+        kind: String,
+        what: &'static str,
+    },
+    /// An MTU that is neither classic CAN's nor CAN FD's.
+    BadMtu {
+        mtu: u32,
+    },
+    /// The kernel refused an interface change or query.
+    Link {
+        channel: String,
+        action: &'static str,
+        errno: i32,
+    },
     /// The caller's check (for Python: pending signals) asked to stop.
     Interrupted,
 }
@@ -82,7 +102,9 @@ impl Error {
             | Self::Open { errno, .. }
             | Self::Transmit { errno, .. }
             | Self::Receive { errno, .. }
-            | Self::Filters { errno, .. } => Some(*errno),
+            | Self::Filters { errno, .. }
+            | Self::Link { errno, .. } => Some(*errno),
+            Self::NotPermitted { .. } => Some(libc::EPERM),
             _ => None,
         }
     }
@@ -138,6 +160,20 @@ impl fmt::Display for Error {
                 write!(f, "failed to set filters on '{channel}': {}", strerror(*errno))
             }
             Self::Frame(e) => e.fmt(f),
+            Self::NotPermitted { action } => write!(
+                f,
+                "changing CAN interfaces needs CAP_NET_ADMIN (run as root, or grant the \
+                 capability); the kernel refused to {action} it"
+            ),
+            Self::VirtualLink { channel, kind, what } => write!(
+                f,
+                "'{channel}' is a virtual interface ({kind}): it has no {what}; \
+                 that applies to real controllers such as can0"
+            ),
+            Self::BadMtu { mtu } => write!(f, "mtu must be 16 (classic CAN) or 72 (CAN FD), got {mtu}"),
+            Self::Link { channel, action, errno } => {
+                write!(f, "cannot {action} '{channel}': {}{}", strerror(*errno), link_hint(*errno))
+            }
             Self::Interrupted => f.write_str("interrupted"),
         }
     }
@@ -165,6 +201,18 @@ fn hint(channel: &str, errno: i32) -> String {
             "; the interface has gone, open a new Bus once it exists again".to_owned()
         }
         _ => String::new(),
+    }
+}
+
+/// What to do when the kernel refuses an interface change.
+fn link_hint(errno: i32) -> &'static str {
+    match errno {
+        libc::EBUSY => {
+            "; bit timing changes need the interface down, and a manual restart \
+                        needs a controller in bus-off with restart-ms 0"
+        }
+        libc::EOPNOTSUPP => "; this kind of interface does not support it",
+        _ => "",
     }
 }
 

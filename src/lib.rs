@@ -11,11 +11,13 @@
 //! * [`bus`]: timeouts, interruption and shutdown around a socket.
 //! * [`waker`]: the eventfd that lets `shutdown` end a blocked wait.
 //! * [`bcm`]: kernel-timed periodic sending (CAN_BCM).
+//! * [`link`]: interface management over rtnetlink (`ip link`).
 
 pub mod bcm;
 pub mod bus;
 pub mod error;
 pub mod frame;
+pub mod link;
 pub mod rx_buffer;
 pub mod socket;
 pub mod uring;

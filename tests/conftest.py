@@ -9,6 +9,7 @@ from typing import Any
 
 import ferrocan
 import pytest
+from ferrocan import link
 from ferrocan._backend import native_available
 
 #: The backends under test; "native-direct" is the native backend without
@@ -65,13 +66,13 @@ def run(*command: str, timeout: float = 10.0) -> str:
 def vxcan_pair() -> Iterator[tuple[str, str]]:
     """A vxcan tunnel: what one end sends, the other receives as from a peer."""
     near, far = "vxcanA", "vxcanB"
-    run("ip", "link", "add", near, "type", "vxcan", "peer", "name", far)
+    link.add_vxcan(near, far)
     try:
         for name in (near, far):
-            run("ip", "link", "set", name, "up")
+            link.up(name)  # returns once frames flow; `ip link set up` does not wait
         yield near, far
     finally:
-        run("ip", "link", "del", near)
+        link.delete(near)
 
 
 @pytest.fixture

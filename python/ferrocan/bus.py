@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from enum import Enum
 from types import TracebackType
 from typing import Any
 
-from ferrocan import _backend, _filters
+from ferrocan import _backend, _filters, aio
 from ferrocan._filters import CanFilter
 from ferrocan.error_frame import BusState, ErrorFrame, next_state
 from ferrocan.exceptions import CanInterfaceNotImplementedError, CanOperationError
@@ -98,7 +98,7 @@ class Bus:
     ) -> None:
         interface = _legacy_bustype(interface, kwargs)
         _reject_unknown(kwargs)
-        self.channel = _check_channel(channel)
+        self.channel = check_channel(channel)
         self.backend = _choose_backend(interface, backend)
         _check_timestamping(timestamping)
         self._socket = _backend.socket_class(self.backend)(
@@ -156,6 +156,18 @@ class Bus:
         returns how many the kernel took: all of them, unless ``timeout``
         passed first. Raises ``CanOperationError`` if it took none in time."""
         return self._socket.send_batch(messages, timeout)
+
+    async def recv_async(self, timeout: float | None = None) -> Message | None:
+        """``recv`` for asyncio: waits on the running loop, not in a thread."""
+        return await aio.recv(self, timeout)
+
+    def aiter(self) -> AsyncIterator[Message]:
+        """``async for msg in bus.aiter()``: messages until the bus is shut down."""
+        return aio.aiter(self)
+
+    async def send_async(self, msg: Message, timeout: float | None = None) -> None:
+        """``send`` for asyncio: a full transmit queue is waited for on the loop."""
+        await aio.send(self, msg, timeout)
 
     def send_periodic(
         self,
@@ -308,7 +320,8 @@ def _reject_unknown(kwargs: dict[str, Any]) -> None:
         raise TypeError(f"Bus() got an unexpected keyword argument '{unknown[0]}'")
 
 
-def _check_channel(channel: object) -> str:
+def check_channel(channel: object) -> str:
+    """`channel` if it can name an interface, else a clear TypeError or ValueError."""
     if not isinstance(channel, str):
         raise TypeError(
             "channel must be a str naming a CAN interface, such as 'can0', "

@@ -1,7 +1,7 @@
 //! The one place where core errors become Python exceptions. The classes are
 //! ferrocan's own, defined in `ferrocan/exceptions.py` and imported here.
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyPermissionError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::Error;
@@ -18,14 +18,16 @@ pub fn to_pyerr(error: Error) -> PyErr {
         | Error::NoKernelSupport { .. }
         | Error::NoHardwareTimestamps { .. }
         | Error::Open { .. } => CanInitializationError::new_err((message, code)),
-        Error::Frame(_) => PyValueError::new_err(message),
+        Error::Frame(_) | Error::VirtualLink { .. } | Error::BadMtu { .. } => PyValueError::new_err(message),
+        Error::NotPermitted { .. } => PyPermissionError::new_err((libc::EPERM, message)),
         Error::Interrupted => PyTypeError::new_err("interrupted without a pending Python error"),
         Error::Closed { .. }
         | Error::FdOnClassicBus { .. }
         | Error::BufferFull { .. }
         | Error::Transmit { .. }
         | Error::Receive { .. }
-        | Error::Filters { .. } => CanOperationError::new_err((message, code)),
+        | Error::Filters { .. }
+        | Error::Link { .. } => CanOperationError::new_err((message, code)),
     }
 }
 

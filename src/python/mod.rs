@@ -5,6 +5,7 @@ mod bcm_task;
 mod errors;
 mod fields;
 mod interfaces;
+mod link;
 mod message;
 mod options;
 mod raw_socket;
@@ -18,6 +19,19 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::Message>()?;
     m.add_class::<raw_socket::RawSocket>()?;
     m.add_class::<bcm_task::BcmTask>()?;
+    for function in [
+        wrap_pyfunction!(link::link_list, m)?,
+        wrap_pyfunction!(link::link_show, m)?,
+        wrap_pyfunction!(link::link_add_vcan, m)?,
+        wrap_pyfunction!(link::link_add_vxcan, m)?,
+        wrap_pyfunction!(link::link_delete, m)?,
+        wrap_pyfunction!(link::link_up, m)?,
+        wrap_pyfunction!(link::link_down, m)?,
+        wrap_pyfunction!(link::link_restart, m)?,
+        wrap_pyfunction!(link::link_set, m)?,
+    ] {
+        m.add_function(function)?;
+    }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

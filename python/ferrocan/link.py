@@ -1,0 +1,207 @@
+"""Interface management, the seed's ``ip link`` work, over rtnetlink.
+
+    from ferrocan import link
+    link.add_vcan("vcan0"); link.up("vcan0")
+    link.set("can0", bitrate=500_000, restart_ms=100)   # down and up again as needed
+    link.show("can0").state                             # 'ERROR-ACTIVE'
+    link.restart("can0")                                # manual bus-off recovery
+
+Changes need CAP_NET_ADMIN (``PermissionError`` otherwise); reading does
+not. This module needs the native backend.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ferrocan.exceptions import CanInterfaceNotImplementedError
+
+__all__ = [
+    "LinkInfo",
+    "LinkStatistics",
+    "add_vcan",
+    "add_vxcan",
+    "delete",
+    "down",
+    "list",
+    "restart",
+    "set",
+    "show",
+    "up",
+]
+
+#: The MTU of an interface that carries CAN FD frames.
+CANFD_MTU = 72
+
+
+@dataclass(frozen=True)
+class LinkStatistics:
+    """An interface's packet counters, as ``ip -statistics`` shows them."""
+
+    rx_packets: int
+    tx_packets: int
+    rx_bytes: int
+    tx_bytes: int
+    rx_errors: int
+    tx_errors: int
+    rx_dropped: int
+    tx_dropped: int
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """A CAN interface as ``ip -details -statistics link show`` describes it.
+
+    Real controllers have a ``bitrate``, ``sample_point`` (0.875 is 87.5 %),
+    ``state``, ``restart_ms``, ``clock`` (Hz) and ``berr_counter`` (tx, rx);
+    on virtual interfaces (vcan, vxcan) these are ``None``. ``operstate`` is
+    ``ip``'s: ``UP``, ``DOWN``, ``UNKNOWN`` (vcan has no carrier),
+    ``LOWERLAYERDOWN`` (a vxcan whose peer is down).
+    """
+
+    name: str
+    index: int
+    kind: str
+    up: bool
+    operstate: str
+    qdisc: str
+    carrier: bool
+    mtu: int
+    txqueuelen: int
+    bitrate: int | None
+    sample_point: float | None
+    data_bitrate: int | None
+    state: str | None
+    restart_ms: int | None
+    clock: int | None
+    berr_counter: tuple[int, int] | None
+    statistics: LinkStatistics
+
+    @property
+    def fd(self) -> bool:
+        """Whether the interface carries CAN FD frames (its MTU is 72)."""
+        return self.mtu == CANFD_MTU
+
+
+def list() -> builtins.list[LinkInfo]:
+    """Every CAN interface, in index order."""
+    return [_info(fields) for fields in _native().link_list()]
+
+
+def show(name: str) -> LinkInfo:
+    """Interface ``name``, with its statistics and CAN details."""
+    return _info(_native().link_show(_checked(name)))
+
+
+def add_vcan(name: str) -> None:
+    """Creates virtual CAN interface ``name`` (down; see :func:`up`)."""
+    _native().link_add_vcan(_checked(name))
+
+
+def add_vxcan(name: str, peer: str) -> None:
+    """Creates the vxcan tunnel ``name`` ⇄ ``peer``: what one end sends,
+    the other receives, as from another host."""
+    _native().link_add_vxcan(_checked(name), _checked(peer))
+
+
+def delete(name: str) -> None:
+    _native().link_delete(_checked(name))
+
+
+def up(name: str) -> None:
+    """Brings ``name`` up; returns once the kernel carries frames on it
+    (it activates an interface asynchronously and drops frames until then)."""
+    _native().link_up(_checked(name))
+
+
+def down(name: str) -> None:
+    _native().link_down(_checked(name))
+
+
+def restart(name: str) -> None:
+    """Restarts a controller in bus-off by hand (with restart-ms 0)."""
+    _native().link_restart(_checked(name))
+
+
+def set(
+    name: str,
+    *,
+    bitrate: int | None = None,
+    sample_point: float | None = None,
+    data_bitrate: int | None = None,
+    fd: bool | None = None,
+    restart_ms: int | None = None,
+    txqueuelen: int | None = None,
+    mtu: int | None = None,
+) -> None:
+    """Changes settings, in the order the kernel needs: an interface that must
+    be down for them is taken down and brought back up after. Virtual
+    interfaces have no bit timing (``ValueError``)."""
+    if fd is not None and not isinstance(fd, bool):
+        raise TypeError(f"fd must be a bool or None, got {type(fd).__name__}")
+    _native().link_set(
+        _checked(name),
+        _count("bitrate", bitrate),
+        _permille(sample_point),
+        _count("data_bitrate", data_bitrate),
+        fd,
+        _count("restart_ms", restart_ms, minimum=0),
+        _count("txqueuelen", txqueuelen, minimum=0),
+        _count("mtu", mtu),
+    )
+
+
+def _native() -> Any:
+    try:
+        from ferrocan import _native
+    except ImportError as error:
+        raise CanInterfaceNotImplementedError(
+            "ferrocan.link needs the native module (a binary wheel of ferrocan); "
+            "use 'ip link' where it is missing"
+        ) from error
+    return _native
+
+
+def _info(fields: dict[str, Any]) -> LinkInfo:
+    sample_point = fields.pop("sample_point")
+    statistics = LinkStatistics(**fields.pop("statistics"))
+    return LinkInfo(
+        **fields,
+        sample_point=None if sample_point is None else sample_point / 1000,
+        statistics=statistics,
+    )
+
+
+def _checked(name: object) -> str:
+    from ferrocan.bus import check_channel
+
+    if name == "":
+        raise ValueError("an interface name is needed, such as 'can0'; got ''")
+    return check_channel(name)
+
+
+def _count(field: str, value: object, minimum: int = 1) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{field} must be an int or None, got {type(value).__name__}")
+    if not minimum <= value <= 0xFFFFFFFF:
+        raise ValueError(f"{field} must be in {minimum}..{0xFFFFFFFF}, got {value}")
+    return value
+
+
+def _permille(sample_point: object) -> int | None:
+    if sample_point is None:
+        return None
+    if isinstance(sample_point, bool) or not isinstance(sample_point, (int, float)):
+        raise TypeError(
+            f"sample_point must be a fraction such as 0.875, got {type(sample_point).__name__}"
+        )
+    if not (math.isfinite(sample_point) and 0 < sample_point < 1):
+        raise ValueError(
+            f"sample_point must be a fraction between 0 and 1 such as 0.875, got {sample_point!r}"
+        )
+    return round(sample_point * 1000)

@@ -1,0 +1,414 @@
+//! Interface management: what the seed does with `ip link`, over rtnetlink.
+//!
+//! The `socketcan` crate's [`CanInterface`] brings interfaces up and down,
+//! creates vcans and sets the CAN parameters; the rest (reading kind, queue
+//! length and statistics, vxcan pairs, the queue length) is plain rtnetlink
+//! through neli, the crate the socketcan crate itself builds on.
+
+use std::ffi::CStr;
+use std::fs;
+use std::os::raw::c_int;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use neli::attr::Attribute;
+use neli::consts::nl::{NlmF, NlmFFlags};
+use neli::consts::rtnl::{Arphrd, IffFlags, Ifla, IflaInfo, RtAddrFamily, Rtm};
+use neli::consts::socket::NlFamily;
+use neli::err::{NlError, WrappedError};
+use neli::nl::{NlPayload, Nlmsghdr};
+use neli::rtnl::{Ifinfomsg, Rtattr};
+use neli::socket::NlSocketHandle;
+use neli::types::{Buffer, RtBuffer};
+use socketcan::nl::{CanCtrlMode, CanState, Mtu};
+use socketcan::{CanInterface, InterfaceCanParams};
+
+use crate::error::Error;
+use crate::socket::interface_index;
+
+/// The longest [`up`] waits for the kernel to activate an interface.
+const OPERATIONAL_WAIT: Duration = Duration::from_secs(2);
+/// `ARPHRD_CAN`, the link type of every CAN interface.
+const ARPHRD_CAN: &str = "280";
+/// `VXCAN_INFO_PEER`: the nested description of a vxcan's peer.
+const VXCAN_INFO_PEER: u16 = 1;
+
+/// Packet counters of an interface (the first fields of `rtnl_link_stats64`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkStatistics {
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub rx_errors: u64,
+    pub tx_errors: u64,
+    pub rx_dropped: u64,
+    pub tx_dropped: u64,
+}
+
+/// What `ip -details -statistics link show` tells about a CAN interface.
+#[derive(Clone, Debug, Default)]
+pub struct LinkInfo {
+    pub name: String,
+    pub index: u32,
+    /// `vcan`, `vxcan`, `can`, ... (the rtnetlink link kind).
+    pub kind: String,
+    pub up: bool,
+    /// RFC 2863 state as `ip` shows it: `UP`, `DOWN`, `UNKNOWN` (no carrier
+    /// notion, as vcan), `LOWERLAYERDOWN` (a vxcan whose peer is down), ...
+    pub operstate: &'static str,
+    /// The queueing discipline attached (`noop` while down).
+    pub qdisc: String,
+    /// Whether the interface has a carrier (a vxcan: its peer is up).
+    pub carrier: bool,
+    /// How often the carrier came up: events the kernel handles afterwards.
+    carrier_ups: u32,
+    pub mtu: u32,
+    pub txqueuelen: u32,
+    /// Bits per second; only real controllers have one.
+    pub bitrate: Option<u32>,
+    /// In tenths of a percent (875 is 87.5 %).
+    pub sample_point: Option<u32>,
+    pub data_bitrate: Option<u32>,
+    /// `ERROR-ACTIVE`, `ERROR-WARNING`, `ERROR-PASSIVE`, `BUS-OFF`, `STOPPED`, `SLEEPING`.
+    pub state: Option<&'static str>,
+    pub restart_ms: Option<u32>,
+    /// The controller's clock in Hz.
+    pub clock: Option<u32>,
+    /// Transmit and receive error counters.
+    pub berr_counter: Option<(u16, u16)>,
+    pub statistics: LinkStatistics,
+}
+
+impl LinkInfo {
+    /// Whether frames sent now would flow, as far as the kernel's own
+    /// bookkeeping goes: the kernel activates an interface's queue when it
+    /// handles a carrier-up event (asynchronously, "linkwatch"), which also
+    /// moves the operstate off its initial UNKNOWN. An interface whose
+    /// carrier never changed (vcan) was activated when brought up; one
+    /// without carrier waits for its lower layer, not for us.
+    fn operational(&self) -> bool {
+        !self.up || !self.carrier || self.carrier_ups == 0 || self.operstate != "UNKNOWN"
+    }
+
+    /// Whether the interface is a virtual one, which has no bit timing.
+    pub fn is_virtual(&self) -> bool {
+        matches!(self.kind.as_str(), "vcan" | "vxcan")
+    }
+}
+
+/// Changes for [`set`]; `None` leaves a setting as it is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Settings {
+    pub bitrate: Option<u32>,
+    /// In tenths of a percent.
+    pub sample_point: Option<u32>,
+    pub data_bitrate: Option<u32>,
+    pub fd: Option<bool>,
+    pub restart_ms: Option<u32>,
+    pub txqueuelen: Option<u32>,
+    pub mtu: Option<u32>,
+}
+
+impl Settings {
+    /// The bit-timing settings, which virtual interfaces do not have.
+    fn timing(&self) -> Option<&'static str> {
+        [
+            (self.bitrate.is_some(), "bitrate"),
+            (self.sample_point.is_some(), "sample point"),
+            (self.data_bitrate.is_some(), "data bitrate"),
+            (self.restart_ms.is_some(), "restart-ms"),
+        ]
+        .into_iter()
+        .find_map(|(given, what)| given.then_some(what))
+    }
+
+    /// Whether the kernel only takes these changes while the interface is down.
+    fn need_down(&self) -> bool {
+        self.bitrate.is_some()
+            || self.sample_point.is_some()
+            || self.data_bitrate.is_some()
+            || self.fd.is_some()
+            || self.mtu.is_some()
+    }
+}
+
+/// Every CAN interface, in index order.
+pub fn list() -> Result<Vec<LinkInfo>, Error> {
+    let mut links = Vec::new();
+    for entry in fs::read_dir("/sys/class/net").map_err(|e| Error::Link {
+        channel: String::new(),
+        action: "list",
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
+    })? {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_can = fs::read_to_string(entry.path().join("type")).is_ok_and(|t| t.trim() == ARPHRD_CAN);
+        // An interface may vanish between the listing and the query.
+        if let (true, Ok(link)) = (is_can, show(&name)) {
+            links.push(link);
+        }
+    }
+    links.sort_by_key(|link| link.index);
+    Ok(links)
+}
+
+/// Everything known about interface `name`.
+pub fn show(name: &str) -> Result<LinkInfo, Error> {
+    let index = interface_index(name)?;
+    let message = query(index).map_err(|e| failure(name, "read", &e))?;
+    let mut link = LinkInfo {
+        index,
+        up: message.ifi_flags.contains(&neli::consts::rtnl::Iff::Up),
+        ..Default::default()
+    };
+    for attr in message.rtattrs.iter() {
+        read_attribute(&mut link, attr).map_err(|e| failure(name, "read", &e))?;
+    }
+    Ok(link)
+}
+
+pub fn add_vcan(name: &str) -> Result<(), Error> {
+    CanInterface::create_vcan(name, None).map(drop).map_err(|e| failure(name, "create", &e))
+}
+
+/// Creates the vxcan tunnel `name` ⇄ `peer`: what one end sends, the other receives.
+pub fn add_vxcan(name: &str, peer: &str) -> Result<(), Error> {
+    let build = || -> Result<Ifinfomsg, NlError> {
+        // The peer is described as a nested ifinfomsg followed by its attributes.
+        let mut peer_info = Rtattr::new(None, VXCAN_INFO_PEER, Buffer::from(vec![0u8; 16]))?;
+        peer_info.add_nested_attribute(&Rtattr::new(None, Ifla::Ifname, peer)?)?;
+        let mut data = Rtattr::new(None, IflaInfo::Data, Buffer::new())?;
+        data.add_nested_attribute(&peer_info)?;
+        let mut linkinfo = Rtattr::new(None, Ifla::Linkinfo, Buffer::new())?;
+        linkinfo.add_nested_attribute(&Rtattr::new(None, IflaInfo::Kind, "vxcan")?)?;
+        linkinfo.add_nested_attribute(&data)?;
+        let mut attrs = RtBuffer::new();
+        attrs.push(Rtattr::new(None, Ifla::Ifname, name)?);
+        attrs.push(linkinfo);
+        Ok(info_message(0, attrs))
+    };
+    let request = build().map_err(|e| failure(name, "create", &e))?;
+    send(Rtm::Newlink, request, &[NlmF::Create, NlmF::Excl]).map_err(|e| failure(name, "create", &e))
+}
+
+pub fn delete(name: &str) -> Result<(), Error> {
+    open(name)?.delete().map_err(|(_, e)| failure(name, "delete", &e))
+}
+
+/// Brings `name` up and returns once the kernel carries frames on it:
+/// until then (the kernel activates it asynchronously, up to a second
+/// later) it silently drops what is sent.
+pub fn up(name: &str) -> Result<(), Error> {
+    open(name)?.bring_up().map_err(|e| failure(name, "bring up", &e))?;
+    let deadline = Instant::now() + OPERATIONAL_WAIT;
+    while !show(name)?.operational() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+pub fn down(name: &str) -> Result<(), Error> {
+    open(name)?.bring_down().map_err(|e| failure(name, "bring down", &e))
+}
+
+/// Restarts a controller in bus-off by hand (when restart-ms is 0).
+pub fn restart(name: &str) -> Result<(), Error> {
+    open(name)?.restart().map_err(|e| failure(name, "restart", &e))
+}
+
+/// Applies `settings` in the order the kernel needs: an interface that must
+/// be down for them is taken down first and brought back up after, even if
+/// a setting fails.
+pub fn set(name: &str, settings: &Settings) -> Result<(), Error> {
+    let link = show(name)?;
+    if let (true, Some(what)) = (link.is_virtual(), settings.timing()) {
+        return Err(Error::VirtualLink { channel: name.into(), kind: link.kind, what });
+    }
+    if let Some(mtu) = settings.mtu.filter(|m| *m != Mtu::Standard as u32 && *m != Mtu::Fd as u32) {
+        return Err(Error::BadMtu { mtu });
+    }
+    let bounce = link.up && settings.need_down();
+    if bounce {
+        down(name)?;
+    }
+    let applied = apply(name, link.index, settings);
+    if bounce {
+        up(name)?;
+    }
+    applied
+}
+
+fn apply(name: &str, index: u32, settings: &Settings) -> Result<(), Error> {
+    let iface = CanInterface::open_iface(index);
+    let fail = |e: NlError| failure(name, "configure", &e);
+    if let Some(bitrate) = settings.bitrate {
+        iface.set_bitrate(bitrate, settings.sample_point).map_err(fail)?;
+    }
+    if let Some(bitrate) = settings.data_bitrate {
+        iface.set_data_bitrate(bitrate, None).map_err(fail)?;
+    }
+    if let Some(fd) = settings.fd {
+        iface.set_ctrlmode(CanCtrlMode::Fd, fd).map_err(fail)?;
+    }
+    if let Some(restart_ms) = settings.restart_ms {
+        iface.set_restart_ms(restart_ms).map_err(fail)?;
+    }
+    if let Some(mtu) = settings.mtu {
+        let mtu = if mtu == Mtu::Fd as u32 { Mtu::Fd } else { Mtu::Standard };
+        iface.set_mtu(mtu).map_err(fail)?;
+    }
+    if let Some(txqueuelen) = settings.txqueuelen {
+        set_txqueuelen(index, txqueuelen).map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn open(name: &str) -> Result<CanInterface, Error> {
+    Ok(CanInterface::open_iface(interface_index(name)?))
+}
+
+fn set_txqueuelen(index: u32, txqueuelen: u32) -> Result<(), NlError> {
+    let mut attrs = RtBuffer::new();
+    attrs.push(Rtattr::new(None, Ifla::Txqlen, txqueuelen)?);
+    send(Rtm::Newlink, info_message(index, attrs), &[])
+}
+
+fn info_message(index: u32, attrs: RtBuffer<Ifla, Buffer>) -> Ifinfomsg {
+    Ifinfomsg::new(
+        RtAddrFamily::Unspecified,
+        Arphrd::Netrom,
+        index as c_int,
+        IffFlags::empty(),
+        IffFlags::empty(),
+        attrs,
+    )
+}
+
+/// Sends a request and waits for the kernel's acknowledgement.
+fn send(kind: Rtm, info: Ifinfomsg, flags: &[NlmF]) -> Result<(), NlError> {
+    let mut socket = NlSocketHandle::connect(NlFamily::Route, None, &[])?;
+    let mut all = NlmFFlags::new(&[NlmF::Request, NlmF::Ack]);
+    flags.iter().for_each(|f| all.set(f));
+    socket.send(Nlmsghdr::new(None, kind, all, None, None, NlPayload::Payload(info)))?;
+    // A refusal arrives as an Err (NLMSG_ERROR with its errno).
+    match socket.recv::<u16, Buffer>()? {
+        Some(Nlmsghdr { nl_payload: NlPayload::Ack(_), .. }) => Ok(()),
+        _ => Err(NlError::NoAck),
+    }
+}
+
+fn query(index: u32) -> Result<Ifinfomsg, NlError<Rtm, Ifinfomsg>> {
+    let mut socket = NlSocketHandle::connect(NlFamily::Route, None, &[])?;
+    let request = info_message(index, RtBuffer::new());
+    socket.send(Nlmsghdr::new(
+        None,
+        Rtm::Getlink,
+        NlmFFlags::new(&[NlmF::Request]),
+        None,
+        None,
+        NlPayload::Payload(request),
+    ))?;
+    let reply: Nlmsghdr<Rtm, Ifinfomsg> = socket.recv()?.ok_or(NlError::NoAck)?;
+    match reply.nl_payload {
+        NlPayload::Payload(info) => Ok(info),
+        _ => Err(NlError::NoAck),
+    }
+}
+
+fn read_attribute(link: &mut LinkInfo, attr: &Rtattr<Ifla, Buffer>) -> Result<(), NlError<Rtm, Ifinfomsg>> {
+    let payload = attr.rta_payload.as_ref();
+    match attr.rta_type {
+        Ifla::Ifname => link.name = c_string(payload),
+        Ifla::Mtu => link.mtu = attr.get_payload_as::<u32>()?,
+        Ifla::Qdisc => link.qdisc = c_string(payload),
+        Ifla::Carrier => link.carrier = attr.get_payload_as::<u8>()? != 0,
+        Ifla::CarrierUpCount => link.carrier_ups = attr.get_payload_as::<u32>()?,
+        Ifla::Txqlen => link.txqueuelen = attr.get_payload_as::<u32>()?,
+        Ifla::Operstate => link.operstate = operstate_name(attr.get_payload_as::<u8>()?),
+        Ifla::Stats64 => link.statistics = statistics(payload),
+        Ifla::Linkinfo => {
+            let handle = attr.get_attr_handle::<IflaInfo>()?;
+            if let Some(kind) = handle.get_attribute(IflaInfo::Kind) {
+                link.kind = c_string(kind.rta_payload.as_ref());
+            }
+            read_can(link, &InterfaceCanParams::try_from(attr)?);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn read_can(link: &mut LinkInfo, can: &InterfaceCanParams) {
+    let timing = can.bit_timing.filter(|t| t.bitrate != 0);
+    link.bitrate = timing.map(|t| t.bitrate);
+    link.sample_point = timing.map(|t| t.sample_point);
+    link.data_bitrate = can.data_bit_timing.filter(|t| t.bitrate != 0).map(|t| t.bitrate);
+    link.state = can.state.map(state_name);
+    link.restart_ms = can.restart_ms;
+    link.clock = can.clock.map(|c| c.freq);
+    link.berr_counter = can.berr_counter.map(|b| (b.txerr, b.rxerr));
+}
+
+/// `IF_OPER_*` as `ip` names them.
+fn operstate_name(state: u8) -> &'static str {
+    match state {
+        1 => "NOTPRESENT",
+        2 => "DOWN",
+        3 => "LOWERLAYERDOWN",
+        4 => "TESTING",
+        5 => "DORMANT",
+        6 => "UP",
+        _ => "UNKNOWN",
+    }
+}
+
+fn state_name(state: CanState) -> &'static str {
+    match state {
+        CanState::ErrorActive => "ERROR-ACTIVE",
+        CanState::ErrorWarning => "ERROR-WARNING",
+        CanState::ErrorPassive => "ERROR-PASSIVE",
+        CanState::BusOff => "BUS-OFF",
+        CanState::Stopped => "STOPPED",
+        CanState::Sleeping => "SLEEPING",
+    }
+}
+
+/// The first eight counters of `struct rtnl_link_stats64`, native-endian u64s.
+fn statistics(payload: &[u8]) -> LinkStatistics {
+    let counter = |i: usize| {
+        payload.get(i * 8..i * 8 + 8).map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
+    };
+    LinkStatistics {
+        rx_packets: counter(0),
+        tx_packets: counter(1),
+        rx_bytes: counter(2),
+        tx_bytes: counter(3),
+        rx_errors: counter(4),
+        tx_errors: counter(5),
+        rx_dropped: counter(6),
+        tx_dropped: counter(7),
+    }
+}
+
+fn c_string(bytes: &[u8]) -> String {
+    CStr::from_bytes_until_nul(bytes)
+        .map_or_else(|_| String::from_utf8_lossy(bytes).into_owned(), |s| s.to_string_lossy().into_owned())
+}
+
+/// The error for `action` on `name` that netlink refused.
+fn failure<T, P>(name: &str, action: &'static str, error: &NlError<T, P>) -> Error {
+    match netlink_errno(error) {
+        Some(libc::EPERM | libc::EACCES) => Error::NotPermitted { action },
+        Some(libc::ENODEV) => Error::NoSuchInterface { channel: name.into() },
+        errno => Error::Link { channel: name.into(), action, errno: errno.unwrap_or(libc::EIO) },
+    }
+}
+
+fn netlink_errno<T, P>(error: &NlError<T, P>) -> Option<i32> {
+    match error {
+        NlError::Nlmsgerr(err) => Some(-err.error),
+        NlError::Wrapped(WrappedError::IOError(io)) => io.raw_os_error(),
+        _ => None,
+    }
+}

@@ -1,0 +1,168 @@
+"""ferrocan.link against the kernel's rtnetlink, with vcan and vxcan (real
+controllers' bit timing and restarts are in the QEMU tier, tests/realcan)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+
+import ferrocan
+import pytest
+from ferrocan import CanInitializationError, CanOperationError, Message, link
+
+TEMP = "vcantest"
+
+
+@pytest.fixture
+def temp_vcan() -> Iterator[str]:
+    link.add_vcan(TEMP)
+    try:
+        yield TEMP
+    finally:
+        subprocess.run(["ip", "link", "del", TEMP], capture_output=True)
+
+
+def ip_details(name: str) -> dict[str, object]:
+    out = subprocess.run(
+        ["ip", "-details", "-statistics", "-json", "link", "show", name],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)[0]  # type: ignore[no-any-return]
+
+
+def test_list_names_every_can_interface_and_nothing_else() -> None:
+    names = [info.name for info in link.list()]
+    assert "vcan0" in names and "vcan1" in names
+    assert "lo" not in names
+
+
+def test_show_agrees_with_ip(temp_vcan: str) -> None:
+    link.up(temp_vcan)
+    with ferrocan.Bus(temp_vcan) as tx, ferrocan.Bus(temp_vcan) as rx:
+        for i in range(5):
+            tx.send(Message(arbitration_id=i, data=b"\x01\x02"))
+        assert len(rx.recv_batch(10, 1.0)) == 5
+    ours, theirs = link.show(temp_vcan), ip_details(temp_vcan)
+    assert (ours.name, ours.index, ours.mtu, ours.txqueuelen) == (
+        theirs["ifname"],
+        theirs["ifindex"],
+        theirs["mtu"],
+        theirs["txqlen"],
+    )
+    assert ours.kind == theirs["linkinfo"]["info_kind"] == "vcan"  # type: ignore[index]
+    assert ours.up and "UP" in theirs["flags"]  # type: ignore[operator]
+    assert ours.operstate == theirs["operstate"] == "UNKNOWN", "vcan has no carrier"
+    assert ours.qdisc == theirs["qdisc"] and ours.carrier
+    stats = theirs["stats64"]
+    assert ours.statistics.tx_packets == stats["tx"]["packets"] == 5  # type: ignore[index]
+    assert ours.statistics.tx_bytes == stats["tx"]["bytes"]  # type: ignore[index]
+    assert ours.statistics.rx_packets == stats["rx"]["packets"]  # type: ignore[index]
+    assert ours.bitrate is None and ours.state is None, "a vcan has no bit timing"
+
+
+def test_add_up_down_and_delete(temp_vcan: str) -> None:
+    assert link.show(temp_vcan).up is False
+    link.up(temp_vcan)
+    assert link.show(temp_vcan).up is True
+    link.down(temp_vcan)
+    assert link.show(temp_vcan).up is False
+    link.delete(temp_vcan)
+    assert TEMP not in [info.name for info in link.list()]
+
+
+def test_set_restores_the_prior_state_around_changes_that_need_down(temp_vcan: str) -> None:
+    link.up(temp_vcan)
+    link.set(temp_vcan, mtu=16, txqueuelen=123)
+    info = link.show(temp_vcan)
+    assert (info.mtu, info.fd, info.txqueuelen, info.up) == (16, False, 123, True)
+    link.set(temp_vcan, mtu=72)
+    assert link.show(temp_vcan).fd
+
+
+def test_a_vxcan_pair_carries_frames_between_its_ends() -> None:
+    link.add_vxcan("vxtest0", "vxtest1")
+    try:
+        assert link.show("vxtest0").kind == link.show("vxtest1").kind == "vxcan"
+        link.up("vxtest0")
+        assert not link.show("vxtest0").carrier, "its peer is down: nothing flows yet"
+        link.up("vxtest1")
+        ends = link.show("vxtest0"), link.show("vxtest1")
+        assert all(end.carrier and end.operstate == "UP" for end in ends), ends
+        with ferrocan.Bus("vxtest0") as near, ferrocan.Bus("vxtest1") as far:
+            near.send(Message(arbitration_id=0x42))
+            got = far.recv(2.0)
+        assert got is not None and got.arbitration_id == 0x42 and got.is_rx
+    finally:
+        link.delete("vxtest0")
+
+
+@pytest.mark.parametrize(
+    ("settings", "text"),
+    [
+        ({"bitrate": 500_000}, "'vcantest' is a virtual interface \\(vcan\\): it has no bitrate"),
+        ({"restart_ms": 100}, "it has no restart-ms"),
+        ({"mtu": 20}, "mtu must be 16 \\(classic CAN\\) or 72 \\(CAN FD\\), got 20"),
+        ({"sample_point": 87.5}, "sample_point must be a fraction between 0 and 1"),
+        ({"bitrate": 0}, "bitrate must be in 1..4294967295, got 0"),
+    ],
+)
+def test_bad_settings_are_refused(temp_vcan: str, settings: dict[str, object], text: str) -> None:
+    with pytest.raises(ValueError, match=text):
+        link.set(temp_vcan, **settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("settings", "text"),
+    [
+        ({"bitrate": "500k"}, "bitrate must be an int or None, got str"),
+        ({"fd": 1}, "fd must be a bool"),
+    ],
+)
+def test_wrong_types_are_refused(temp_vcan: str, settings: dict[str, object], text: str) -> None:
+    with pytest.raises(TypeError, match=text):
+        link.set(temp_vcan, **settings)  # type: ignore[arg-type]
+
+
+def test_an_unknown_interface_says_how_to_create_one() -> None:
+    with pytest.raises(CanInitializationError, match="CAN interface 'nosuch0' does not exist"):
+        link.show("nosuch0")
+    with pytest.raises(CanInitializationError):
+        link.up("nosuch0")
+
+
+def test_restart_on_a_virtual_interface_is_a_clear_error(temp_vcan: str) -> None:
+    with pytest.raises(
+        CanOperationError, match="cannot restart 'vcantest': Operation not supported"
+    ):
+        link.restart(temp_vcan)
+
+
+def test_changes_without_privilege_raise_permission_error() -> None:
+    """Reading needs no privilege, changes need CAP_NET_ADMIN: a forked child
+    (ferrocan already loaded) drops to nobody and tries both."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.close(read)
+        os.setgid(65534)
+        os.setuid(65534)
+        try:
+            report = link.show("vcan0").name
+            link.add_vcan("vcannope")
+            report += "\nno error"
+        except PermissionError as error:
+            report += f"\n{type(error).__name__} {error}"
+        os.write(write, report.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        lines = pipe.read().splitlines()
+    os.waitpid(child, 0)
+    assert lines[0] == "vcan0"
+    assert lines[1].startswith(
+        "PermissionError [Errno 1] changing CAN interfaces needs CAP_NET_ADMIN"
+    ), lines
