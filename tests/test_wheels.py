@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -129,10 +130,27 @@ def test_pure_wheel_has_the_native_wheels_metadata(wheels: Wheels) -> None:
 
 def test_wheel_tags(wheels: Wheels) -> None:
     native_tags = wheel_field(wheels.native, wheels.version, "Tag")
-    assert len(native_tags) == 1 and native_tags[0].startswith("cp39-abi3-")
+    arch = platform.machine()
+    assert sorted(native_tags) == [
+        f"cp39-abi3-manylinux2014_{arch}",
+        f"cp39-abi3-manylinux_2_17_{arch}",
+    ], "abi3 for CPython 3.9+, glibc 2.17+ (manylinux2014)"
     assert wheel_field(wheels.native, wheels.version, "Root-Is-Purelib") == ["false"]
     assert wheel_field(wheels.pure, wheels.version, "Tag") == ["py3-none-any"]
     assert wheel_field(wheels.pure, wheels.version, "Root-Is-Purelib") == ["true"]
+
+
+def test_the_extension_needs_no_glibc_newer_than_manylinux2014s(
+    wheels: Wheels, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(wheels.native) as native:
+        name = next(n for n in native.namelist() if n.endswith(".so"))
+        library = Path(native.extract(name, tmp_path))
+    symbols = subprocess.run(
+        ["objdump", "-T", str(library)], capture_output=True, text=True, check=True
+    ).stdout
+    versions = {tuple(map(int, v.split("."))) for v in re.findall(r"GLIBC_([0-9.]+)", symbols)}
+    assert versions and max(versions) <= (2, 17), sorted(versions)
 
 
 def test_pure_wheel_is_the_native_one_without_compiled_code(wheels: Wheels) -> None:
@@ -167,7 +185,12 @@ def make_venv(path: Path) -> Path:
 
 
 def run(*command: str | Path) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "FERROCAN_BACKEND"}
+    """Runs ``command`` as a user without a Rust toolchain would: no cargo or
+    rustc on PATH, so nothing can be compiled on install."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FERROCAN_BACKEND", "CARGO_HOME")}
+    env["PATH"] = os.pathsep.join(
+        d for d in env.get("PATH", "").split(os.pathsep) if not Path(d, "cargo").exists()
+    )
     done = subprocess.run(
         [str(c) for c in command], capture_output=True, text=True, timeout=TIMEOUT, env=env
     )
