@@ -140,7 +140,7 @@ impl Bus {
         let open = self.lock()?;
         let mut count = 0;
         while count < max {
-            match self.take(&open)? {
+            match self.take(&open, max - count)? {
                 Some(received) => sink(received),
                 None => break,
             }
@@ -253,25 +253,28 @@ impl Bus {
     /// and, if that found a frame, one more attempt.
     fn recv_step(&self, slice: Duration) -> Result<Option<Received>, Error> {
         let open = self.lock()?;
-        if let Some(received) = self.take(&open)? {
+        if let Some(received) = self.take(&open, 1)? {
             return Ok(Some(received));
         }
         if slice.is_zero() {
             return Ok(None);
         }
         match self.wait(&open, open.readable_fd(), libc::POLLIN, slice)? {
-            Wait::Ready => self.take(&open),
+            Wait::Ready => self.take(&open, 1),
             _ => Ok(None),
         }
     }
 
-    /// The next buffered frame, refilling the buffer with one syscall when empty.
-    fn take(&self, open: &Open) -> Result<Option<Received>, Error> {
+    /// The next frame, reading up to `want` (the caller takes that many) with
+    /// one syscall when none is buffered.
+    fn take(&self, open: &Open, want: usize) -> Result<Option<Received>, Error> {
         let received = match &open.reception {
             Reception::Direct(rx) => {
                 let mut rx = lock(rx);
                 if rx.pending() == 0 {
-                    open.socket.recv_into(&mut rx).map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?;
+                    open.socket
+                        .recv_into(&mut rx, want)
+                        .map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?;
                 }
                 rx.pop()
             }

@@ -1,6 +1,9 @@
-//! The per-bus receive buffer: one `recvmmsg` fills up to [`SLOTS`] frames,
-//! each with its own timestamp, flags and interface, and `recv` serves from
-//! it before it touches the kernel again.
+//! The per-bus receive buffer: one `recvmmsg` reads up to [`SLOTS`] frames,
+//! each with its own timestamp, flags and interface.
+//!
+//! It reads no more than the caller is about to take (one frame for `recv`,
+//! the rest of a batch for `recv_batch`), so no frame ever waits in user
+//! space where the socket's readiness (`select` on `fileno()`) cannot show it.
 
 use std::io;
 use std::mem::size_of;
@@ -95,9 +98,10 @@ impl RxBuffer {
         self.dropped
     }
 
-    /// Reads up to [`SLOTS`] frames with one non-blocking `recvmmsg`; call
-    /// only when nothing is pending. `Ok(0)` when the socket had none.
-    pub fn fill(&mut self, fd: RawFd) -> io::Result<usize> {
+    /// Reads up to `want` frames (at most [`SLOTS`]) with one non-blocking
+    /// `recvmmsg`; call only when nothing is pending. `Ok(0)` when the socket
+    /// had none.
+    pub fn fill(&mut self, fd: RawFd, want: usize) -> io::Result<usize> {
         debug_assert_eq!(self.pending(), 0);
         for header in &mut self.headers[..] {
             // The kernel overwrites these lengths; restore the room we have.
@@ -112,7 +116,7 @@ impl RxBuffer {
                 libc::recvmmsg(
                     fd,
                     self.headers.as_mut_ptr(),
-                    SLOTS as u32,
+                    want.clamp(1, SLOTS) as u32,
                     libc::MSG_DONTWAIT,
                     std::ptr::null_mut(),
                 )

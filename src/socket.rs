@@ -132,9 +132,9 @@ impl RawSocket {
         Ok(())
     }
 
-    /// Reads whatever is queued into `buffer`: one `recvmmsg` syscall.
-    pub fn recv_into(&self, buffer: &mut RxBuffer) -> io::Result<usize> {
-        buffer.fill(self.fd.as_raw_fd())
+    /// Reads up to `want` queued frames into `buffer`: one `recvmmsg` syscall.
+    pub fn recv_into(&self, buffer: &mut RxBuffer, want: usize) -> io::Result<usize> {
+        buffer.fill(self.fd.as_raw_fd(), want)
     }
 
     /// Frames the kernel has dropped on this socket because its receive

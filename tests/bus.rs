@@ -232,3 +232,21 @@ fn shutdown_ends_the_io_uring_receive_and_wakes_waiters() {
     assert!(matches!(waiter.join().unwrap(), Err(Error::Closed { .. })));
     assert!(!bus.io_uring());
 }
+
+#[test]
+fn the_descriptor_stays_readable_while_frames_wait_for_recv() {
+    // select() on fileno() then recv(0.0), python-can's Notifier pattern: no
+    // frame may wait in user space where the descriptor cannot show it.
+    for options in [Options::default(), uring()] {
+        let (tx, rx) = (open("vcan1", Options::default()), open("vcan1", options));
+        let frames = vec![frame(FrameSpec { id: 0x5A, ..Default::default() }); 5];
+        tx.send_batch(&frames, TIMEOUT, &mut keep_going).unwrap();
+        for taken in 0..5 {
+            let mut fds = [libc::pollfd { fd: rx.fileno().unwrap(), events: libc::POLLIN, revents: 0 }];
+            // SAFETY: one live pollfd.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, 1000) };
+            assert_eq!(ready, 1, "{taken} of 5 taken, io_uring {}: the rest must show", rx.io_uring());
+            assert!(rx.try_recv().unwrap().is_some());
+        }
+    }
+}

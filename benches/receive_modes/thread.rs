@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 
-use ferrocan::rx_buffer::{Received, RxBuffer};
+use ferrocan::rx_buffer::{Received, RxBuffer, SLOTS};
 use ferrocan::waker::{Wait, Waker};
 
 /// Frames the queue holds; past that the kernel's buffer takes the load.
@@ -126,7 +126,7 @@ fn produce(shared: &Shared, socket: RawFd) {
             Ok(Wait::TimedOut | Wait::Interrupted) => continue,
             Err(error) => return fail(shared, error),
         }
-        if let Err(error) = buffer.fill(socket) {
+        if let Err(error) = buffer.fill(socket, SLOTS) {
             if !report(shared, error) {
                 return;
             }
