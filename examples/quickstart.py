@@ -29,10 +29,10 @@ def main() -> None:
         for msg in FRAMES:
             sender.send(msg)
         for _ in FRAMES:
-            msg = receiver.recv(timeout=1.0)
-            if msg is None:
+            received = receiver.recv(timeout=1.0)
+            if received is None:
                 raise SystemExit("a frame did not arrive")
-            print(candump_line(msg))
+            print(candump_line(received))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,36 @@
-"""The Rust backend (``ferrocan._native``), written by hand to match src/python/."""
+"""The Rust backend (``ferrocan._native``), written by hand to match src/python/.
+
+``python -m mypy.stubtest ferrocan._native`` checks this file against the
+built module (tests/test_typing.py runs it). PyO3 classes take their
+arguments in ``__new__``, so the stubs declare ``__new__``, not ``__init__``.
+"""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, final
 
-from typing_extensions import Self
+from typing_extensions import Self, disjoint_base
+
+__all__ = [
+    "BcmTask",
+    "Message",
+    "RawSocket",
+    "__version__",
+    "link_add_vcan",
+    "link_add_vxcan",
+    "link_delete",
+    "link_down",
+    "link_list",
+    "link_restart",
+    "link_set",
+    "link_show",
+    "link_up",
+]
 
 __version__: str
 
+_Data = bytes | bytearray | memoryview | Sequence[int]
+
+@disjoint_base
 class Message:
     """A CAN message with python-can's attributes; always validated."""
 
@@ -22,8 +46,8 @@ class Message:
     bitrate_switch: bool
     error_state_indicator: bool
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         timestamp: float = 0.0,
         arbitration_id: int = 0,
         is_extended_id: bool = True,
@@ -31,14 +55,15 @@ class Message:
         is_error_frame: bool = False,
         channel: str | int | None = None,
         dlc: int | None = None,
-        data: bytes | bytearray | memoryview | Sequence[int] | None = None,
+        data: _Data | None = None,
         is_fd: bool = False,
         is_rx: bool = True,
         bitrate_switch: bool = False,
         error_state_indicator: bool = False,
         check: bool = False,
-        **legacy: Any,
-    ) -> None: ...
+        *,
+        extended_id: bool = ...,  # deprecated spelling of is_extended_id
+    ) -> Self: ...
     @classmethod
     def _unchecked(
         cls,
@@ -58,11 +83,11 @@ class Message:
     @property
     def data(self) -> bytearray: ...
     @data.setter
-    def data(self, value: bytes | bytearray | memoryview | Sequence[int] | None) -> None: ...
+    def data(self, value: _Data | None) -> None: ...
     def equals(
         self,
         other: Any,
-        timestamp_delta: float | None = 1e-6,
+        timestamp_delta: float | None = ...,  # 1e-6 s
         check_channel: bool = True,
         check_direction: bool = True,
     ) -> bool: ...
@@ -74,21 +99,23 @@ class Message:
     def __deepcopy__(self, memo: Any) -> Self: ...
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]: ...
 
+@final
 class BcmTask:
     """One kernel-timed periodic task (CAN_BCM) on its own socket."""
 
-    def __init__(self, channel: str) -> None: ...
+    def __new__(cls, channel: str) -> Self: ...
     def setup(
         self, messages: Sequence[Any], period: float, count: int | None, start: bool
     ) -> None: ...
     def delete(self) -> None: ...
     def close(self) -> None: ...
 
+@final
 class RawSocket:
     """One CAN_RAW socket bound to one interface (the native backend)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         channel: str,
         *,
         fd: bool = False,
@@ -98,7 +125,7 @@ class RawSocket:
         io_uring: bool = True,
         receive_buffer_size: int | None = None,
         timestamping: str | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def backend(self) -> str: ...
     @property
@@ -117,3 +144,54 @@ class RawSocket:
     def fileno(self) -> int: ...
     def statistics(self) -> tuple[int, int, int]: ...
     def shutdown(self) -> None: ...
+
+# Interface management (rtnetlink) for ferrocan.link, which checks the
+# arguments and turns these dicts into LinkInfo dataclasses.
+
+class _LinkStatistics(TypedDict):
+    rx_packets: int
+    tx_packets: int
+    rx_bytes: int
+    tx_bytes: int
+    rx_errors: int
+    tx_errors: int
+    rx_dropped: int
+    tx_dropped: int
+
+class _LinkFields(TypedDict):
+    name: str
+    index: int
+    kind: str
+    up: bool
+    operstate: str
+    qdisc: str
+    carrier: bool
+    mtu: int
+    txqueuelen: int
+    bitrate: int | None
+    sample_point: int | None  # tenths of a percent: 875 is 87.5 %
+    data_bitrate: int | None
+    state: str | None
+    restart_ms: int | None
+    clock: int | None
+    berr_counter: tuple[int, int] | None
+    statistics: _LinkStatistics
+
+def link_list() -> list[_LinkFields]: ...
+def link_show(name: str) -> _LinkFields: ...
+def link_add_vcan(name: str) -> None: ...
+def link_add_vxcan(name: str, peer: str) -> None: ...
+def link_delete(name: str) -> None: ...
+def link_up(name: str) -> None: ...
+def link_down(name: str) -> None: ...
+def link_restart(name: str) -> None: ...
+def link_set(
+    name: str,
+    bitrate: int | None,
+    sample_point: int | None,  # tenths of a percent
+    data_bitrate: int | None,
+    fd: bool | None,
+    restart_ms: int | None,
+    txqueuelen: int | None,
+    mtu: int | None,
+) -> None: ...
