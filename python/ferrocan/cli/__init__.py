@@ -1,0 +1,75 @@
+"""ferrocan: can-utils' everyday tools, and ip link's CAN work, on ferrocan.
+
+Run 'ferrocan COMMAND --help' for a command's options. Errors are one line
+on stderr ('ferrocan COMMAND: what went wrong'). Exit status: 0 done, 1 a CAN
+or OS error (such as a missing interface or privilege), 2 bad input (usage,
+a malformed frame or log line), 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from ferrocan import __version__
+from ferrocan.cli import bench, dump, gen, link, record, send
+from ferrocan.exceptions import CanError
+
+#: The exit status of a command interrupted with Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
+#: The exit status of a command whose output pipe was closed (128 + SIGPIPE).
+BROKEN_PIPE = 141
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Reports usage errors in one line: ``ferrocan send: <problem>``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="ferrocan",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ferrocan {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for module in (send, dump, gen, record, link, bench):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line ``argv`` (default: ``sys.argv[1:]``) and returns
+    the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version or a usage error, already reported
+        return int(done.code or 0)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return BROKEN_PIPE
+    except ValueError as error:
+        return _fail(args.prog, error, 2)
+    except (CanError, OSError) as error:
+        return _fail(args.prog, error, 1)
+
+
+def _fail(prog: str, error: Exception, status: int) -> int:
+    print(f"{prog}: {error}", file=sys.stderr)
+    return status
+
+
+def _discard_stdout() -> None:
+    """Points stdout at /dev/null, so that the flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

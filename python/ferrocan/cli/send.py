@@ -1,0 +1,39 @@
+"""send one CAN frame, written as cansend writes it
+
+FRAME is ID#DATA for a classic frame (3 hex digits: standard ID, 8: extended),
+ID#R or ID#R3 for a remote frame (requesting 0 or 3 bytes), ID##F DATA for a
+CAN FD frame whose flags digit F is canfd_frame.flags (1: bit rate switch,
+2: error state indicator). DATA is up to 8 bytes (64 for CAN FD) in hex, the
+bytes optionally separated by dots.
+
+examples:
+  ferrocan send vcan0 123#DEADBEEF
+  ferrocan send vcan0 1F334455#11.22.33.44
+  ferrocan send vcan0 123#R3
+  ferrocan send vcan0 123##1AABBCCDDEEFF0011
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from ferrocan.bus import Bus
+from ferrocan.cansend import parse_frame
+from ferrocan.cli._args import add_command
+
+if TYPE_CHECKING:
+    from ferrocan.cli._args import Commands
+
+
+def register(commands: Commands) -> None:
+    parser = add_command(commands, "send", __doc__, run)
+    parser.add_argument("interface", metavar="IFACE", help="the CAN interface, such as vcan0")
+    parser.add_argument("frame", metavar="FRAME", help="the frame, such as 123#DEADBEEF")
+
+
+def run(args: argparse.Namespace) -> int:
+    msg = parse_frame(args.frame)
+    with Bus(args.interface, fd=msg.is_fd) as bus:
+        bus.send(msg)
+    return 0

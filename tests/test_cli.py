@@ -1,0 +1,711 @@
+"""The ``ferrocan`` command, run as installed (.venv/bin/ferrocan), against
+can-utils and ip; and its two parsers, ferrocan.cansend and ferrocan.candump_log."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+from ferrocan import Bus, Message
+from ferrocan.candump_log import LogEntry, format_line, parse_line, read_log, write_log
+from ferrocan.cansend import format_frame, parse_frame
+from ferrocan.cli import gen, main
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .peers import SYNC_ID, cansend
+
+FERROCAN = Path(sys.executable).with_name("ferrocan")
+TIMEOUT = 20.0  # seconds for any one command
+
+
+def ferrocan(*args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """Runs the installed console script."""
+    if not FERROCAN.exists():
+        pytest.fail(f"{FERROCAN} is missing: run maturin develop (see tools/setup)")
+    return subprocess.run(
+        [str(FERROCAN), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def is_sync(line: str) -> bool:
+    """Whether a candump line (any format) shows a sync frame of tests/peers.py."""
+    sync = f"{SYNC_ID:03X}"
+    return any(token == sync or token.startswith(f"{sync}#") for token in line.split())
+
+
+class Listener:
+    """A process that prints a line per frame (candump, ferrocan dump), proven
+    to be listening by a sync frame before any frame under test is sent."""
+
+    def __init__(self, *command: str) -> None:
+        self.command = " ".join(command)
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._buffer = b""
+
+    def sync(self, channel: str = "vcan0") -> None:
+        with Bus(channel) as bus:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                bus.send(Message(arbitration_id=SYNC_ID, is_extended_id=False))
+                if self.readline(0.1) is not None:
+                    return
+        raise TimeoutError(f"{self.command} did not start listening within 10 s")
+
+    def lines(self, count: int, timeout: float = 5.0) -> list[str]:
+        """The next ``count`` lines that are not sync frames."""
+        got: list[str] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count:
+            line = self.readline(deadline - time.monotonic())
+            if line is None:
+                raise TimeoutError(f"{self.command} printed {got}, not {count} lines")
+            if not is_sync(line):
+                got.append(line)
+        return got
+
+    def readline(self, timeout: float) -> str | None:
+        """A whole line within ``timeout`` seconds, else None (the pipe is read
+        unbuffered, so that select tells the truth)."""
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                return None
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
+
+    def finish(self, timeout: float = 10.0) -> tuple[int, list[str], str]:
+        """Waits for the process to end: its status, the lines it printed
+        since (sync frames left out) and its stderr."""
+        out, err = self.proc.communicate(timeout=timeout)
+        lines = (self._buffer + out).decode().splitlines()
+        return self.proc.returncode, [line for line in lines if not is_sync(line)], err.decode()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate(timeout=10)
+
+
+@contextmanager
+def listening(*commands: list[str], channel: str = "vcan0") -> Iterator[list[Listener]]:
+    """Starts every command at once (they start up in parallel), then syncs each."""
+    with ExitStack() as stack:
+        listeners = [Listener(*command) for command in commands]
+        for listener in listeners:
+            stack.callback(listener.close)
+        for listener in listeners:
+            listener.sync(channel)
+        yield listeners
+
+
+def logged(lines: list[str]) -> list[str]:
+    """The frames of candump -L lines."""
+    return [line.split()[-1] for line in lines]
+
+
+def recv_all(bus: Bus, count: int) -> list[Message]:
+    msgs = [bus.recv(5.0) for _ in range(count)]
+    assert None not in msgs, f"only {msgs.index(None)} of {count} frames came"
+    return [msg for msg in msgs if msg is not None]
+
+
+# ---------------------------------------------------------------- ferrocan.cansend
+
+VALID = [
+    # text, (id, extended, remote, error, fd, brs, esi, dlc, data)
+    ("123#DEADBEEF", (0x123, False, False, False, False, False, False, 4, "deadbeef")),
+    ("1FFFFFFF#0102", (0x1FFFFFFF, True, False, False, False, False, False, 2, "0102")),
+    ("00000123#", (0x123, True, False, False, False, False, False, 0, "")),
+    ("7ff#aa.bb.cc", (0x7FF, False, False, False, False, False, False, 3, "aabbcc")),
+    ("123#.11.22.", (0x123, False, False, False, False, False, False, 2, "1122")),
+    ("123#R", (0x123, False, True, False, False, False, False, 0, "")),
+    ("123#r8", (0x123, False, True, False, False, False, False, 8, "")),
+    ("00ABCDEF#R3", (0xABCDEF, True, True, False, False, False, False, 3, "")),
+    ("123##1AABB", (0x123, False, False, False, True, True, False, 2, "aabb")),
+    ("123##3", (0x123, False, False, False, True, True, True, 0, "")),
+    ("123##5" + "00" * 64, (0x123, False, False, False, True, True, False, 64, "00" * 64)),
+    ("20000040#0000000000000000", (0x40, False, False, True, False, False, False, 8, "00" * 8)),
+]
+
+
+def fields(msg: Message) -> tuple[object, ...]:
+    return (
+        msg.arbitration_id,
+        msg.is_extended_id,
+        msg.is_remote_frame,
+        msg.is_error_frame,
+        msg.is_fd,
+        msg.bitrate_switch,
+        msg.error_state_indicator,
+        msg.dlc,
+        msg.data.hex(),
+    )
+
+
+@pytest.mark.parametrize(("text", "expected"), VALID, ids=[text for text, _ in VALID])
+def test_parse_frame(text: str, expected: tuple[object, ...]) -> None:
+    assert fields(parse_frame(text)) == expected
+
+
+MALFORMED = [
+    ("", "there is no '#' after the ID"),
+    ("123DEADBEEF", "there is no '#' after the ID"),
+    ("12G#00", "the ID '12G' is not hexadecimal"),
+    ("12#00", "the ID '12' must have 3 hex digits (standard) or 8 (extended)"),
+    ("1234#00", "the ID '1234' must have 3 hex digits"),
+    ("800#00", "the standard (11-bit) ID '800' is out of range: must be 000..7FF"),
+    ("9FFFFFFF#00", "the extended (29-bit) ID '9FFFFFFF' is out of range"),
+    ("123#0", "the data '0' has an odd number of hex digits"),
+    ("123#DEADBEEZ", "the data 'DEADBEEZ' is not hexadecimal"),
+    ("123#11..22", "the data '11..22' has a misplaced '.'"),
+    ("123#1.122", "the data '1.122' has a misplaced '.'"),
+    ("123#001122334455667788", "the data is 9 bytes, but a classic CAN frame carries at most 8"),
+    ("123##1" + "00" * 65, "the data is 65 bytes, but a CAN FD frame carries at most 64"),
+    ("123##", "the CAN FD flags digit is missing after '##'"),
+    ("123##G00", "the CAN FD flags 'G' are not a hex digit"),
+    ("123#R9", "the remote frame's length 'R9' must be R or R0..R8"),
+    ("123#R11", "the remote frame's length 'R11' must be R or R0..R8"),
+    ("20000040#R", "an error frame cannot be a remote frame"),
+    ("20000040##1", "an error frame cannot be a CAN FD frame"),
+    ("123#DE AD", "the data 'DE AD' is not hexadecimal"),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), MALFORMED, ids=[text for text, _ in MALFORMED])
+def test_parse_frame_names_the_problem(text: str, problem: str) -> None:
+    with pytest.raises(ValueError) as error:
+        parse_frame(text)
+    assert str(error.value).startswith(f"malformed CAN frame {text!r}: {problem}")
+
+
+FORMATTED = [
+    (Message(arbitration_id=0x123, is_extended_id=False, data=b"\xde\xad"), "123#DEAD"),
+    (Message(arbitration_id=0x123, data=b""), "00000123#"),
+    (Message(arbitration_id=0x7FF, is_extended_id=False, is_remote_frame=True), "7FF#R"),
+    (Message(arbitration_id=0x7FF, is_extended_id=False, is_remote_frame=True, dlc=3), "7FF#R3"),
+    (Message(arbitration_id=0x1, is_extended_id=False, is_fd=True, data=b"\x01"), "001##401"),
+    (
+        Message(arbitration_id=0x1, is_fd=True, bitrate_switch=True, error_state_indicator=True),
+        "00000001##7",
+    ),
+    (
+        Message(arbitration_id=0x40, is_extended_id=False, is_error_frame=True, data=bytes(8)),
+        "20000040#0000000000000000",
+    ),
+]
+
+
+@pytest.mark.parametrize(("msg", "text"), FORMATTED, ids=[text for _, text in FORMATTED])
+def test_format_frame(msg: Message, text: str) -> None:
+    """As candump -L prints frames: FD flags with FDF (4), as the kernel delivers them."""
+    assert format_frame(msg) == text
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> Message:
+    """Any frame cansend's syntax can carry."""
+    kind = draw(st.sampled_from(["data", "remote", "fd", "error"]))
+    extended = draw(st.booleans()) and kind != "error"
+    can_id = draw(st.integers(0, 0x1FFFFFFF if extended else 0x7FF))
+    if kind == "remote":
+        dlc = draw(st.integers(0, 8))
+        return Message(
+            arbitration_id=can_id, is_extended_id=extended, is_remote_frame=True, dlc=dlc
+        )
+    return Message(
+        arbitration_id=can_id,
+        is_extended_id=extended,
+        is_error_frame=kind == "error",
+        is_fd=kind == "fd",
+        bitrate_switch=kind == "fd" and draw(st.booleans()),
+        error_state_indicator=kind == "fd" and draw(st.booleans()),
+        data=draw(st.binary(max_size=64 if kind == "fd" else 8)),
+    )
+
+
+@given(messages())
+def test_frames_survive_a_round_trip(msg: Message) -> None:
+    text = format_frame(msg)
+    assert fields(parse_frame(text)) == fields(msg)
+    assert format_frame(parse_frame(text)) == text
+
+
+# ---------------------------------------------------------------- ferrocan.candump_log
+
+
+def test_parse_line() -> None:
+    entry = parse_line("(1795505855.998830) vcan0 123##5AABB\n")
+    assert (entry.timestamp, entry.channel) == (1795505855.998830, "vcan0")
+    assert fields(entry.message) == (0x123, False, False, False, True, True, False, 2, "aabb")
+    assert (entry.message.timestamp, entry.message.channel) == (entry.timestamp, "vcan0")
+
+
+def test_format_line_pads_as_candump() -> None:
+    msg = Message(arbitration_id=0x123, is_extended_id=False, data=b"\x01")
+    assert format_line(LogEntry(0.5, "vcan0", msg)) == "(0000000000.500000) vcan0 123#01"
+    assert format_line(LogEntry(1.0, "can0", msg), width=5) == "(0000000001.000000)  can0 123#01"
+
+
+BAD_LINES = [
+    ("vcan0 123#00", "expected '(SECONDS.MICROSECONDS) INTERFACE FRAME', got 'vcan0 123#00'"),
+    ("(1.5) vcan0", "expected '(SECONDS.MICROSECONDS) INTERFACE FRAME'"),
+    ("(1.5) vcan0 123#00 R", "expected '(SECONDS.MICROSECONDS) INTERFACE FRAME'"),
+    ("(1,5) vcan0 123#00", "the timestamp '(1,5)' must be (SECONDS.MICROSECONDS)"),
+    ("(-1.5) vcan0 123#00", "the timestamp '(-1.5)' must be (SECONDS.MICROSECONDS)"),
+    ("(1.5 vcan0 123#00", "the timestamp '(1.5' must be (SECONDS.MICROSECONDS)"),
+    (f"({'9' * 400}.0) vcan0 123#00", "is too large"),
+    ("(1.5) averyveryverylongname 123#00", "Linux interface names are at most 15 bytes"),
+    ("(1.5) vcan0 12G#00", "malformed CAN frame '12G#00': the ID '12G' is not hexadecimal"),
+]
+
+
+@pytest.mark.parametrize(("line", "problem"), BAD_LINES)
+def test_parse_line_names_the_line_and_problem(line: str, problem: str) -> None:
+    with pytest.raises(ValueError) as error:
+        parse_line(line, 7)
+    assert str(error.value).startswith("line 7: ")
+    assert problem in str(error.value)
+
+
+def test_read_log_skips_what_canplayer_skips_and_numbers_lines() -> None:
+    log = "# a comment\n\n(1.000001) vcan0 123#01\nDROPCOUNT: dropped 1 CAN frame\n(2.5) x 7\n"
+    entries = read_log(io.StringIO(log))
+    assert format_frame(next(entries).message) == "123#01"
+    with pytest.raises(ValueError, match=r"^line 5: malformed CAN frame '7'"):
+        next(entries)
+
+
+def test_logs_survive_a_round_trip() -> None:
+    lines = [
+        "(1795505855.998830) vcan0 123#DEADBEEF",
+        "(1795505855.998831) vcan1 1FFFFFFF#R3",
+        "(1795505856.000000) vcan0 123##7" + "11" * 12,
+        "(1795505856.100000) vcan0 20000004#0004000000000000",
+    ]
+    out = io.StringIO()
+    assert write_log(out, read_log(lines)) == 4
+    assert out.getvalue() == "".join(line + "\n" for line in lines)
+
+
+def test_error_frames_are_logged_as_candump_logs_them() -> None:
+    """An error frame injected with ferrocan, as candump -L prints it, round-trips."""
+    error = Message(arbitration_id=0x40, is_extended_id=False, is_error_frame=True, data=bytes(8))
+    with listening(["candump", "-L", "vcan0,#FFFFFFFF"]) as (candump,), Bus("vcan0") as bus:
+        bus.send(error)
+        (line,) = candump.lines(1)
+    assert line.split()[1:] == ["vcan0", "20000040#0000000000000000"]
+    entry = parse_line(line)
+    assert entry.message.is_error_frame
+    assert entry.message.arbitration_id == 0x40
+    assert format_line(entry) == line
+
+
+# ---------------------------------------------------------------- send and dump
+
+CANSEND_FRAMES = [
+    "123#DEADBEEF",
+    "7FF#R",
+    "123#R3",
+    "1FFFFFFF#0102030405060708",  # from here on candump indents standard IDs
+    "123#11.22.33",
+    "321##1" + bytes(range(12)).hex(),
+    "321##2",
+    "20000040#0000000000000000",  # an error frame
+]
+
+
+def test_dump_prints_what_candump_prints() -> None:
+    """Default, -x and -L formats against candump's, for the same frames."""
+    source = "vcan0,#FFFFFFFF"  # error frames too
+    options: list[list[str]] = [[], ["-x"], ["-L"]]
+    commands = [["candump", *opts, source] for opts in options]
+    commands += [[str(FERROCAN), "dump", *opts, source] for opts in options]
+    with listening(*commands) as listeners:
+        for frame in CANSEND_FRAMES:
+            cansend("vcan0", frame)
+        printed = [listener.lines(len(CANSEND_FRAMES)) for listener in listeners]
+    candump, candump_x, candump_log, dump, dump_x, dump_log = printed
+    assert dump == candump
+    assert dump_x == candump_x
+    assert [line.split()[1:] for line in dump_log] == [line.split()[1:] for line in candump_log]
+    # candump truncates the kernel's nanoseconds to microseconds; a float
+    # timestamp can only be rounded.
+    for mine, theirs in zip(dump_log, candump_log):
+        assert abs(parse_line(mine).timestamp - parse_line(theirs).timestamp) <= 1.5e-6
+
+
+def test_dump_filters_as_candump_does() -> None:
+    sources = ["vcan0,123:7FF,7FE:7FF", "vcan0,123~7FF"]  # both pass the sync frames
+    with listening(*[[str(FERROCAN), "dump", "-L", source] for source in sources]) as dumps:
+        for frame in ["123#01", "124#02", "00000123#03"]:
+            cansend("vcan0", frame)
+        only, inverted = (dump.lines(n) for dump, n in zip(dumps, (2, 1)))
+    assert [line.split()[2] for line in only] == ["123#01", "00000123#03"]
+    assert [line.split()[2] for line in inverted] == ["124#02"]
+
+
+def test_send_to_candump() -> None:
+    frames = {
+        "123#DEADBEEF": "123#DEADBEEF",
+        "1FFFFFFF#11.22": "1FFFFFFF#1122",
+        "123#R3": "123#R3",
+        "123##1AABB": "123##5AABB",  # the kernel adds FDF (4) to the flags
+    }
+    with listening(["candump", "-L", "vcan0"]) as (candump,):
+        for frame in frames:
+            done = ferrocan("send", "vcan0", frame)
+            assert (done.returncode, done.stderr) == (0, "")
+        assert logged(candump.lines(len(frames))) == list(frames.values())
+
+
+def test_dump_reports_drops() -> None:
+    """A reader stopped while 3000 frames arrive: candump's DROPCOUNT, and
+    every frame is either printed or counted as dropped."""
+    sent = 3000
+    with listening([str(FERROCAN), "dump", "vcan1", "-T", "1500"], channel="vcan1") as (dump,):
+        dump.proc.send_signal(signal.SIGSTOP)
+        with Bus("vcan1") as bus:
+            frame = Message(arbitration_id=0x100, is_extended_id=False, data=b"\x01")
+            assert bus.send_batch([frame] * sent) == sent
+        dump.proc.send_signal(signal.SIGCONT)
+        status, lines, stderr = dump.finish()
+    assert status == 0
+    match = re.search(r"the kernel dropped (\d+) CAN frame\(s\) in all", stderr)
+    assert match, stderr
+    assert "DROPCOUNT: dropped " in stderr
+    assert int(match.group(1)) > 0
+    assert len(lines) + int(match.group(1)) == sent
+
+
+# ---------------------------------------------------------------- gen
+
+
+def test_gen_to_candump() -> None:
+    with listening(["candump", "-L", "vcan0"]) as (candump,):
+        done = ferrocan("gen", "vcan0", "-g", "0", "-n", "300", "-I", "123", "-L", "4", "-D", "i")
+        assert done.returncode == 0, done.stderr
+        lines = logged(candump.lines(300))
+    assert lines == [f"123#{n.to_bytes(4, 'little').hex().upper()}" for n in range(300)]
+    assert done.stdout.startswith("sent 300 frames in ")
+
+
+def test_gen_keeps_the_gap() -> None:
+    with Bus("vcan1", fd=True) as bus:
+        done = ferrocan("gen", "vcan1", "-g", "30", "-n", "4", "-e", "-b", "-L", "64")
+        assert done.returncode == 0, done.stderr
+        msgs = recv_all(bus, 4)
+    assert all(m.is_fd and m.bitrate_switch and m.is_extended_id for m in msgs)
+    assert all(len(m.data) == 64 for m in msgs)
+    # On schedule: 3 gaps of 30 ms (a late frame makes the next gap shorter).
+    assert 0.08 < msgs[-1].timestamp - msgs[0].timestamp < 0.5
+
+
+def test_ctrl_c_exits_130_quietly() -> None:
+    """gen without -n runs until Ctrl-C, then says what it sent."""
+    with Bus("vcan1") as bus:
+        proc = subprocess.Popen(
+            [str(FERROCAN), "gen", "vcan1", "-g", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert bus.recv(10.0) is not None, "gen sent nothing"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+    assert (proc.returncode, err) == (130, b"")
+    assert re.fullmatch(rb"sent \d+ frames in [\d.]+ s \(\d+ frames/s\)\n", out), out
+
+
+# ---------------------------------------------------------------- record and replay
+
+RECORDED = ["123#DEADBEEF", "1FFFFFFF#0102", "321##1AABBCC"]
+GAP = 0.3
+
+
+def record(log: Path) -> list[LogEntry]:
+    """Records RECORDED, sent GAP apart, with ferrocan record; stops it with Ctrl-C."""
+    proc = subprocess.Popen(
+        [str(FERROCAN), "record", str(log), "-i", "vcan0"], stderr=subprocess.PIPE
+    )
+    try:
+        wait_for(log, f"{SYNC_ID:03X}#", send_sync=True)
+        for frame in RECORDED:
+            cansend("vcan0", frame)
+            time.sleep(GAP)
+        wait_for(log, "321##")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert (proc.returncode, err) == (130, b"")
+    with log.open() as file:
+        return [entry for entry in read_log(file) if entry.message.arbitration_id != SYNC_ID]
+
+
+def wait_for(log: Path, text: str, send_sync: bool = False) -> None:
+    with Bus("vcan0") as bus:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if send_sync:
+                bus.send(Message(arbitration_id=SYNC_ID, is_extended_id=False))
+            time.sleep(0.1)
+            if log.exists() and text in log.read_text():
+                return
+    raise TimeoutError(f"{text!r} did not appear in {log}")
+
+
+def test_record_then_replay(tmp_path: Path) -> None:
+    entries = record(tmp_path / "recorded.log")
+    expected = [format_frame(parse_frame(frame)) for frame in RECORDED]
+    assert [format_frame(entry.message) for entry in entries] == expected
+    log = tmp_path / "frames.log"
+    with log.open("w") as file:
+        write_log(file, entries)
+
+    with listening(["candump", "-L", "vcan0"]) as (candump,), Bus("vcan0", fd=True) as bus:
+        done = ferrocan("replay", str(log))
+        assert (done.returncode, done.stderr) == (0, "")
+        assert logged(candump.lines(3)) == expected
+        replayed = recv_all(bus, 3)
+    for before, after in zip(zip(entries, entries[1:]), zip(replayed, replayed[1:])):
+        recorded_gap = before[1].timestamp - before[0].timestamp
+        assert abs((after[1].timestamp - after[0].timestamp) - recorded_gap) < 0.1
+
+    with Bus("vcan1", fd=True) as bus:
+        done = ferrocan("replay", str(log), "-x", "-I", "vcan1", "-l", "2")
+        assert (done.returncode, done.stderr) == (0, "")
+        fast = recv_all(bus, 6)
+    assert [format_frame(msg) for msg in fast] == expected * 2
+    assert fast[-1].timestamp - fast[0].timestamp < GAP
+
+
+# ---------------------------------------------------------------- link
+
+
+def test_link_show_agrees_with_ip() -> None:
+    with Bus("vcan0") as bus:
+        for n in range(3):
+            bus.send(Message(arbitration_id=0x100 + n, is_extended_id=False, data=b"\x01\x02"))
+    (ip,) = json.loads(
+        subprocess.run(
+            ["ip", "-j", "-details", "-statistics", "link", "show", "vcan0"],
+            capture_output=True,
+            check=True,
+            timeout=10,
+        ).stdout
+    )
+    done = ferrocan("link", "show", "vcan0", "-s")
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout.splitlines()
+    state = "UP" if "UP" in ip["flags"] else "DOWN"
+    assert (
+        shown[0]
+        == f"{ip['ifindex']}: vcan0: vcan state {state} mtu {ip['mtu']} qlen {ip['txqlen']}"
+    )
+    counters = {shown[i].split()[0]: shown[i + 1].split() for i in range(len(shown) - 1)}
+    for direction in ("rx", "tx"):
+        stats = ip["stats64"][direction]
+        expected = [stats["bytes"], stats["packets"], stats["errors"], stats["dropped"]]
+        assert [int(n) for n in counters[f"{direction.upper()}:"]] == expected
+
+
+def test_link_add_up_show_del() -> None:
+    name = "vcancli"
+    try:
+        for action in (["add", name, "type", "vcan"], ["up", name]):
+            done = ferrocan("link", *action)
+            assert (done.returncode, done.stderr) == (0, ""), action
+        shown = ferrocan("link", "show", name).stdout
+        assert f"{name}: vcan state UP mtu 72" in shown
+        assert f"{name}: vcan state UP" in ferrocan("link", "list").stdout
+        assert ferrocan("link", "del", name).returncode == 0
+        gone = subprocess.run(["ip", "link", "show", name], capture_output=True, timeout=10)
+        assert gone.returncode != 0
+    finally:
+        subprocess.run(["ip", "link", "del", name], capture_output=True, timeout=10)
+
+
+NO_NET_ADMIN = ["setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin"]
+
+
+def test_link_needs_cap_net_admin() -> None:
+    done = subprocess.run(
+        [*NO_NET_ADMIN, str(FERROCAN), "link", "add", "vcannope", "type", "vcan"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("ferrocan link add: ")
+    assert "CAP_NET_ADMIN" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+# ---------------------------------------------------------------- bench, python -m
+
+
+def test_bench_help_and_the_benches_wrapper() -> None:
+    assert "--quick" in ferrocan("bench", "--help").stdout
+    wrapper = Path(__file__).parent.parent / "benches" / "compare.py"
+    done = subprocess.run(
+        [sys.executable, str(wrapper), "--help"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0
+    assert "--quick" in done.stdout
+
+
+def test_bench_says_how_to_get_python_can(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> object:
+        return None if name == "can" else real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    status = run_main("bench", "--quick")
+    assert status == (
+        2,
+        "",
+        "ferrocan bench: python-can is not installed: pip install 'ferrocan[python-can]', "
+        "or leave it out: --only native,ctypes,socket\n",
+    )
+
+
+def test_python_dash_m() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ferrocan", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert done.stdout.startswith("ferrocan ")
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def run_main(*argv: str) -> tuple[int, str, str]:
+    """``main`` in this process: its status, stdout and stderr."""
+    with pytest.MonkeyPatch.context() as patch:
+        out, err = io.StringIO(), io.StringIO()
+        patch.setattr(sys, "stdout", out)
+        patch.setattr(sys, "stderr", err)
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()
+
+
+BAD_INPUT = [
+    (["nope"], 2, "ferrocan: argument COMMAND: invalid choice: 'nope'"),
+    (["send", "vcan0"], 2, "ferrocan send: the following arguments are required: FRAME"),
+    (["send", "vcan0", "12G#00"], 2, "ferrocan send: malformed CAN frame '12G#00': the ID"),
+    (["send", "nope0", "123#00"], 1, "ferrocan send: CAN interface 'nope0' does not exist"),
+    (["send", "vcan0", "1" * 20], 2, "ferrocan send: malformed CAN frame"),
+    (["dump", "vcan0,123-7FF"], 2, "ferrocan dump: malformed filter '123-7FF' in 'vcan0,123-7FF'"),
+    (["dump", "vcan0,#XYZ"], 2, "ferrocan dump: malformed filter '#XYZ'"),
+    (["dump", "nope0"], 1, "ferrocan dump: CAN interface 'nope0' does not exist"),
+    (["dump", ",123:7FF"], 2, "ferrocan dump: ',123:7FF' names no interface"),
+    (["dump", "vcan0", "-n", "0"], 2, "ferrocan dump: argument -n: must be at least 1, got 0"),
+    (["dump", "vcan0", "-T", "x"], 2, "ferrocan dump: argument -T: must be a whole number"),
+    (["gen", "vcan0", "-I", "800"], 2, "ferrocan gen: -I 800: the ID is out of range 0..7FF"),
+    (["gen", "vcan0", "-I", "-1"], 2, "ferrocan gen: -I -1: must be r, i or a hexadecimal"),
+    (["gen", "vcan0", "-L", "9"], 2, "ferrocan gen: -L 9: the data length must be r, i or one"),
+    (["gen", "vcan0", "-f", "-L", "13"], 2, "ferrocan gen: -L 13: the data length must"),
+    (["gen", "vcan0", "-D", "XYZ"], 2, "ferrocan gen: -D XYZ: the data must be r, i or hex"),
+    (["gen", "vcan0", "-D", "00" * 9], 2, f"ferrocan gen: -D {'00' * 9}: 9 bytes, but a frame"),
+    (["gen", "vcan0", "-g", "-1"], 2, "ferrocan gen: argument -g: must be a number of milli"),
+    (["gen", "nope0", "-n", "1"], 1, "ferrocan gen: CAN interface 'nope0' does not exist"),
+    (["record", "/nonexistent/x.log", "-i", "vcan0"], 1, "ferrocan record: [Errno 2]"),
+    (["record", "-", "-i", "nope0"], 1, "ferrocan record: CAN interface 'nope0' does not exist"),
+    (["replay", "/nonexistent.log"], 1, "ferrocan replay: [Errno 2] No such file or directory"),
+    (["link", "bogus"], 2, "ferrocan link: argument ACTION: invalid choice: 'bogus'"),
+    (["link", "show", "nope0"], 1, "ferrocan link show: CAN interface 'nope0' does not exist"),
+    (["link", "set", "vcan0", "bitrate"], 2, "ferrocan link set: 'bitrate' needs a value"),
+    (["link", "set", "vcan0", "speed", "1"], 2, "ferrocan link set: unknown setting 'speed'"),
+    (["link", "set", "vcan0", "fd", "yes"], 2, "ferrocan link set: fd yes: expected on or off"),
+    (["link", "set", "vcan0", "bitrate", "500000"], 2, "ferrocan link set: 'vcan0' is a virtual"),
+    (["link", "add", "vcanx", "type", "can"], 2, "ferrocan link add: give the type"),
+    (["link", "add", "vcanx", "type", "vxcan"], 2, "ferrocan link add: a vxcan needs its peer"),
+    (["bench", "--only", "nope"], 2, "ferrocan bench: argument --only: choose from"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "message"), BAD_INPUT, ids=[" ".join(a) for a, _, _ in BAD_INPUT]
+)
+def test_bad_input_is_one_line_and_a_status(argv: list[str], status: int, message: str) -> None:
+    got, out, err = run_main(*argv)
+    assert (got, out) == (status, "")
+    assert err.startswith(message), err
+    assert err.count("\n") == 1, err
+
+
+def test_a_malformed_log_names_its_line(tmp_path: Path) -> None:
+    log = tmp_path / "bad.log"
+    log.write_text("(1.0) vcan0 123#00\n(2.0) vcan0 123#0\n")
+    assert run_main("replay", str(log)) == (
+        2,
+        "",
+        "ferrocan replay: line 2: malformed CAN frame '123#0': the data '0' has an odd number "
+        "of hex digits (2 per byte)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "status"), [(["send", "vcan0", "12G#00"], 2), (["dump", "nope0"], 1)]
+)
+def test_the_script_reports_errors_without_a_traceback(args: list[str], status: int) -> None:
+    done = ferrocan(*args)
+    assert done.returncode == status
+    assert done.stderr.startswith(f"ferrocan {args[0]}: ")
+    assert done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_every_command_has_help() -> None:
+    for command in ("send", "dump", "gen", "record", "replay", "link", "bench"):
+        status, out, _ = run_main(command, "--help")
+        assert status == 0
+        assert out.startswith(f"usage: ferrocan {command}")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_gen_draws_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a second, twice a second at most; erased before the summary."""
+    clock = [100.0]
+    terminal, out = Terminal(), io.StringIO()
+    monkeypatch.setattr(gen.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", out)
+    tally = gen.Tally()
+    for now, sent in ((100.5, 10), (101.25, 10), (101.5, 10), (102.0, 10)):
+        clock[0] = now
+        tally.add(sent)
+    tally.finish()
+    assert terminal.getvalue() == (
+        "\r20 frames in 1.25 s (16 frames/s)\x1b[K\r40 frames in 2.00 s (20 frames/s)\x1b[K\r\x1b[K"
+    )
+    assert out.getvalue() == "sent 40 frames in 2.00 s (20 frames/s)\n"
