@@ -6,8 +6,6 @@ timeouts, filters, CAN FD) on a Rust core, with a pure-Python fallback.
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from ferrocan import interface
 from ferrocan._backend import default_backend as _default_backend
 from ferrocan.bus import Bus, CanProtocol
@@ -44,7 +42,14 @@ __all__ = [
 #: The backend a ``Bus`` gets by default: ``"native"`` or ``"ctypes"``.
 backend: str = _default_backend()
 
-try:
-    __version__ = metadata.version("ferrocan")
-except metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    """``__version__``, looked up on first use: importlib.metadata is slow to import."""
+    if name != "__version__":
+        raise AttributeError(f"module 'ferrocan' has no attribute {name!r}")
+    from importlib import metadata
+
+    try:
+        return metadata.version("ferrocan")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"

@@ -8,7 +8,7 @@ from enum import Enum
 from types import TracebackType
 from typing import Any
 
-from ferrocan import _backend, _filters, aio
+from ferrocan import _backend, _filters
 from ferrocan._filters import CanFilter
 from ferrocan.error_frame import BusState, ErrorFrame, next_state
 from ferrocan.exceptions import CanInterfaceNotImplementedError, CanOperationError
@@ -159,14 +159,20 @@ class Bus:
 
     async def recv_async(self, timeout: float | None = None) -> Message | None:
         """``recv`` for asyncio: waits on the running loop, not in a thread."""
+        from ferrocan import aio  # asyncio only for those who use it: it slows import
+
         return await aio.recv(self, timeout)
 
     def aiter(self) -> AsyncIterator[Message]:
         """``async for msg in bus.aiter()``: messages until the bus is shut down."""
+        from ferrocan import aio
+
         return aio.aiter(self)
 
     async def send_async(self, msg: Message, timeout: float | None = None) -> None:
         """``send`` for asyncio: a full transmit queue is waited for on the loop."""
+        from ferrocan import aio
+
         await aio.send(self, msg, timeout)
 
     def send_periodic(
