@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import select
+import queue
 import subprocess
+import threading
 import time
 from types import TracebackType
 
@@ -24,6 +25,16 @@ class Candump:
         self._proc = subprocess.Popen(
             ["candump", "-L", *args, channel], stdout=subprocess.PIPE, text=True, bufsize=1
         )
+        # A thread reads lines as they come: select() on the pipe, then
+        # readline() on its buffer, would miss a second line that arrived
+        # with the first.
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self._lines.put(line.strip())
 
     def __enter__(self) -> Candump:
         with Bus(self.channel, backend="native", fd=True) as bus:
@@ -49,10 +60,10 @@ class Candump:
         return got
 
     def _readline(self, timeout: float) -> str | None:
-        assert self._proc.stdout is not None
-        if not select.select([self._proc.stdout], [], [], timeout)[0]:
+        try:
+            return self._lines.get(timeout=timeout) or None
+        except queue.Empty:
             return None
-        return self._proc.stdout.readline().strip() or None
 
     def close(self) -> None:
         self._proc.terminate()
