@@ -128,6 +128,7 @@ impl Settings {
         self.bitrate.is_some()
             || self.sample_point.is_some()
             || self.data_bitrate.is_some()
+            || self.restart_ms.is_some()
             || self.fd.is_some()
             || self.mtu.is_some()
     }
