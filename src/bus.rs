@@ -6,11 +6,12 @@
 //! that needs another lock (Python's GIL) cannot deadlock with `shutdown`.
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::{errno_of, Error};
+use crate::fork;
 use crate::frame::Frame;
 use crate::rx_buffer::{Received, RxBuffer};
 use crate::socket::{interface_name, Options, RawSocket};
@@ -28,30 +29,30 @@ const MAX_BACKOFF: Duration = Duration::from_millis(5);
 /// [`Error::Interrupted`].
 pub type Check<'a> = &'a mut dyn FnMut() -> bool;
 
-/// How frames come in.
-enum Reception {
-    /// `recv` reads with `recvmmsg` into this buffer when it is empty.
-    Direct(Mutex<RxBuffer>),
-    /// A multishot io_uring receive; `recv` pops its completions.
-    Uring(Box<Mutex<Uring>>),
-}
-
 /// An open socket, the waker that ends its waits, and how it receives.
 struct Open {
     // Declared first so it drops first: the io_uring request must end before
     // the socket it reads is closed.
-    reception: Reception,
+    /// A multishot io_uring receive, whose completions `recv` pops.
+    uring: Option<Arc<Mutex<Uring>>>,
+    /// The fork generation `uring` was set up in.
+    generation: u64,
+    /// Without io_uring (or in a forked child, which must leave its parent's
+    /// ring alone), `recv` reads with `recvmmsg` into this buffer.
+    rx: Mutex<RxBuffer>,
     socket: RawSocket,
     waker: Waker,
 }
 
 impl Open {
+    /// The io_uring receive, in the process that set it up.
+    fn ring(&self) -> Option<&Mutex<Uring>> {
+        self.uring.as_deref().filter(|_| self.generation == fork::generation())
+    }
+
     /// The descriptor that is readable when `recv` has something to return.
     fn readable_fd(&self) -> RawFd {
-        match &self.reception {
-            Reception::Direct(_) => self.socket.as_raw_fd(),
-            Reception::Uring(uring) => lock(uring).fd(),
-        }
+        self.ring().map_or_else(|| self.socket.as_raw_fd(), |uring| lock(uring).fd())
     }
 }
 
@@ -69,11 +70,16 @@ pub struct Statistics {
 /// A CAN_RAW socket with python-can's timeout semantics.
 pub struct Bus {
     channel: String,
+    /// The interface's index when the bus was opened; 0 for every interface.
+    ifindex: u32,
     fd_frames: bool,
     open: RwLock<Option<Open>>,
     received: AtomicU64,
     sent: AtomicU64,
     dropped: AtomicU64,
+    /// Set once the interface was deleted: the kernel says so only once, then
+    /// the unbound socket would wait in silence.
+    gone: AtomicBool,
 }
 
 impl Bus {
@@ -81,18 +87,26 @@ impl Bus {
         let socket = RawSocket::open(channel, options)?;
         let setup_error = |e: std::io::Error| Error::Open { channel: channel.into(), errno: errno_of(&e) };
         let waker = Waker::new().map_err(setup_error)?;
-        let reception = match options.io_uring.then(|| Uring::new(socket.as_raw_fd())) {
-            Some(Ok(uring)) => Reception::Uring(Box::new(Mutex::new(uring))),
-            // Where io_uring is missing or forbidden, read directly.
-            _ => Reception::Direct(Mutex::new(RxBuffer::new())),
-        };
+        // Where io_uring is missing or forbidden, read directly.
+        let uring = options.io_uring.then(|| Uring::new(socket.as_raw_fd()).ok()).flatten();
+        let uring = uring.map(|uring| Arc::new(Mutex::new(uring)));
+        if let Some(uring) = &uring {
+            let uring = Arc::downgrade(uring);
+            // A child must find unread frames in the socket, not in our ring.
+            fork::before_fork(move || uring.upgrade().map(|uring| lock(&uring).pause()).is_some());
+        }
+        let generation = fork::generation();
+        let rx = Mutex::new(RxBuffer::new());
+        let ifindex = socket.ifindex();
         Ok(Self {
             channel: channel.into(),
+            ifindex,
             fd_frames: options.fd,
-            open: RwLock::new(Some(Open { reception, socket, waker })),
+            open: RwLock::new(Some(Open { uring, generation, rx, socket, waker })),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            gone: AtomicBool::new(false),
         })
     }
 
@@ -106,7 +120,7 @@ impl Bus {
 
     /// Whether frames come in through io_uring (see [`crate::uring`]).
     pub fn io_uring(&self) -> bool {
-        self.read().as_ref().is_some_and(|open| matches!(open.reception, Reception::Uring(_)))
+        self.read().as_ref().is_some_and(|open| open.ring().is_some())
     }
 
     /// Receives one frame. `timeout`: `None` waits forever, zero never blocks
@@ -137,7 +151,7 @@ impl Bus {
     /// Hands up to `max` more frames that are already available to `sink`,
     /// without waiting. Returns how many.
     pub fn drain(&self, max: usize, sink: &mut dyn FnMut(Received)) -> Result<usize, Error> {
-        let open = self.lock()?;
+        let open = self.live(Op::Receive)?;
         let mut count = 0;
         while count < max {
             match self.take(&open, max - count)? {
@@ -203,9 +217,9 @@ impl Bus {
     /// Counters since the bus was opened.
     pub fn statistics(&self) -> Statistics {
         if let Some(open) = self.read().as_ref() {
-            let reported = match &open.reception {
-                Reception::Direct(rx) => lock(rx).dropped(),
-                Reception::Uring(uring) => lock(uring).dropped(),
+            let reported = match open.ring() {
+                Some(uring) => lock(uring).dropped(),
+                None => lock(&open.rx).dropped(),
             };
             let counted = open.socket.kernel_drops().unwrap_or(0);
             self.dropped.fetch_max(u64::from(reported.max(counted)), Ordering::Relaxed);
@@ -252,7 +266,7 @@ impl Bus {
     /// One receive attempt, then (if nothing was queued) one wait of `slice`
     /// and, if that found a frame, one more attempt.
     fn recv_step(&self, slice: Duration) -> Result<Option<Received>, Error> {
-        let open = self.lock()?;
+        let open = self.live(Op::Receive)?;
         if let Some(received) = self.take(&open, 1)? {
             return Ok(Some(received));
         }
@@ -268,18 +282,16 @@ impl Bus {
     /// The next frame, reading up to `want` (the caller takes that many) with
     /// one syscall when none is buffered.
     fn take(&self, open: &Open, want: usize) -> Result<Option<Received>, Error> {
-        let received = match &open.reception {
-            Reception::Direct(rx) => {
-                let mut rx = lock(rx);
+        let received = match open.ring() {
+            Some(uring) => lock(uring).pop().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?,
+            None => {
+                let mut rx = lock(&open.rx);
                 if rx.pending() == 0 {
                     open.socket
                         .recv_into(&mut rx, want)
                         .map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?;
                 }
                 rx.pop()
-            }
-            Reception::Uring(uring) => {
-                lock(uring).pop().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?
             }
         };
         if received.is_some() {
@@ -291,7 +303,7 @@ impl Bus {
     /// One attempt to send `frames`; after a refusal, waits up to `pause`.
     /// Returns how many the kernel took.
     fn send_step(&self, frames: &[Frame], pause: Duration) -> Result<usize, Error> {
-        let open = self.lock()?;
+        let open = self.live(Op::Transmit)?;
         let errno = match open.socket.try_send_batch(frames) {
             Ok(sent) => {
                 self.sent.fetch_add(sent as u64, Ordering::Relaxed);
@@ -302,6 +314,7 @@ impl Bus {
         let events = match errno {
             libc::EAGAIN => libc::POLLOUT,
             libc::ENOBUFS => 0,
+            _ if self.is_bound() => return Err(self.io_error(Op::Transmit, errno)),
             _ => return Err(Error::Transmit { channel: self.channel_of(&frames[0]), errno }),
         };
         if !pause.is_zero() {
@@ -338,6 +351,21 @@ impl Bus {
         Ok(OpenGuard(guard))
     }
 
+    /// [`lock`](Self::lock), for calls that cannot work once the interface
+    /// was deleted.
+    fn live(&self, op: Op) -> Result<OpenGuard<'_>, Error> {
+        let open = self.lock()?;
+        if self.gone.load(Ordering::Relaxed) {
+            return Err(self.io_error(op, libc::ENODEV));
+        }
+        Ok(open)
+    }
+
+    /// Whether the bus is bound to one interface, not to all.
+    fn is_bound(&self) -> bool {
+        !self.channel.is_empty()
+    }
+
     fn closed(&self) -> Error {
         Error::Closed { channel: self.channel.clone() }
     }
@@ -352,11 +380,30 @@ impl Bus {
     }
 
     fn io_error(&self, op: Op, errno: i32) -> Error {
+        let errno = if self.interface_gone(errno) { libc::ENODEV } else { errno };
         let channel = self.channel.clone();
         match op {
             Op::Receive => Error::Receive { channel, errno },
+            Op::Transmit => Error::Transmit { channel, errno },
             Op::Filters => Error::Filters { channel, errno },
         }
+    }
+
+    /// Whether a syscall failing with `errno` means that the bus's interface
+    /// was deleted; if so, the bus remembers it.
+    fn interface_gone(&self, errno: i32) -> bool {
+        let gone = self.is_bound()
+            && match errno {
+                libc::ENODEV | libc::ENXIO => true,
+                // Deletion takes the interface down first: if its index
+                // names nothing now (or another interface), it went.
+                libc::ENETDOWN => interface_name(self.ifindex).as_deref() != Some(self.channel.as_str()),
+                _ => false,
+            };
+        if gone {
+            self.gone.store(true, Ordering::Relaxed);
+        }
+        gone
     }
 }
 
@@ -383,6 +430,7 @@ impl Drop for Bus {
 #[derive(Clone, Copy)]
 enum Op {
     Receive,
+    Transmit,
     Filters,
 }
 

@@ -10,14 +10,18 @@
 //! * [`uring`]: the optional io_uring receive that makes empty polls free.
 //! * [`bus`]: timeouts, interruption and shutdown around a socket.
 //! * [`waker`]: the eventfd that lets `shutdown` end a blocked wait.
+//! * [`fork`]: what a forked child must leave to its parent.
 //! * [`bcm`]: kernel-timed periodic sending (CAN_BCM).
 //! * [`link`]: interface management over rtnetlink (`ip link`).
+//! * [`cansend`], [`candump_log`]: can-utils' text formats for frames and logs.
 
 pub mod bcm;
 pub mod bus;
 pub mod error;
+pub mod fork;
 pub mod frame;
 pub mod link;
+mod py_repr;
 pub mod rx_buffer;
 pub mod socket;
 pub mod uring;

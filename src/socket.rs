@@ -67,6 +67,8 @@ impl Default for Options {
 #[derive(Debug)]
 pub struct RawSocket {
     fd: OwnedFd,
+    /// The interface bound to; 0 for every interface.
+    ifindex: u32,
 }
 
 impl RawSocket {
@@ -84,9 +86,13 @@ impl RawSocket {
         if options.timestamping == Timestamping::Hardware && !hardware_stamps {
             return Err(Error::NoHardwareTimestamps { channel: channel.into() });
         }
-        let socket = Self { fd };
+        let socket = Self { fd, ifindex };
         socket.apply(options).map_err(|e| Error::opening(channel, "can-raw", errno_of(&e)))?;
         Ok(socket)
+    }
+
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
     }
 
     /// The receive buffer in effect, as the kernel reports it (it doubles

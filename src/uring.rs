@@ -32,6 +32,8 @@ const BUFFER: usize = 256;
 const CONTROL: usize = crate::rx_buffer::CONTROL_BYTES;
 /// The buffer group of our ring.
 const GROUP: u16 = 0;
+/// The user data of cancel requests; receives count up from 1.
+const CANCEL: u64 = u64::MAX;
 
 /// The buffer ring's entries: page-aligned memory shared with the kernel.
 struct BufRing(NonNull<BufRingEntry>);
@@ -66,6 +68,8 @@ pub struct Uring {
     msghdr: Box<libc::msghdr>,
     socket: RawFd,
     tail: u16,
+    /// How many receives were armed; the current one's user data.
+    arms: u64,
     armed: bool,
     dropped: u32,
 }
@@ -93,7 +97,8 @@ impl Uring {
         msghdr.msg_namelen = size_of::<libc::sockaddr_can>() as libc::socklen_t;
         msghdr.msg_controllen = CONTROL;
         let buffers = vec![0u8; usize::from(ENTRIES) * BUFFER].into_boxed_slice();
-        let mut uring = Self { ring, entries, buffers, msghdr, socket, tail: 0, armed: false, dropped: 0 };
+        let mut uring =
+            Self { ring, entries, buffers, msghdr, socket, tail: 0, arms: 0, armed: false, dropped: 0 };
         (0..ENTRIES).for_each(|bid| uring.give_back(bid));
         uring.arm()?;
         Ok(uring)
@@ -117,12 +122,15 @@ impl Uring {
                 return self.when_empty().map(|()| None);
             };
             let (result, flags) = (cqe.result(), cqe.flags());
-            if !cqueue::more(flags) {
+            if cqe.user_data() == CANCEL {
+                continue;
+            }
+            if !cqueue::more(flags) && cqe.user_data() == self.arms {
                 self.armed = false;
             }
             if result < 0 {
                 // ENOBUFS (we fell behind) and ECANCELED (the arming thread
-                // exited) only end the request; the next pop re-arms.
+                // exited, or pause) only end the request; the next pop re-arms.
                 match -result {
                     libc::ENOBUFS | libc::ECANCELED => continue,
                     errno => return Err(io::Error::from_raw_os_error(errno)),
@@ -149,12 +157,32 @@ impl Uring {
         Ok(())
     }
 
+    /// Stops reading ahead (before a fork, so that the child finds unread
+    /// frames in the socket); the next [`pop`](Self::pop) re-arms. Frames
+    /// already received stay here.
+    pub fn pause(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let cancel = opcode::AsyncCancel::new(self.arms).build().user_data(CANCEL);
+        // The kernel cancels a poll-driven receive within this submit. If
+        // the queue or the submit fails, the receive stays armed: the child
+        // then misses frames, which the parent still gets.
+        // SAFETY: a cancel request points into no memory.
+        if unsafe { self.ring.submission().push(&cancel) }.is_ok() && self.ring.submit().is_ok() {
+            self.armed = false;
+        }
+    }
+
     fn arm(&mut self) -> io::Result<()> {
-        let entry = opcode::RecvMsgMulti::new(Fd(self.socket), &*self.msghdr, GROUP).build();
+        let user_data = self.arms + 1;
+        let entry =
+            opcode::RecvMsgMulti::new(Fd(self.socket), &*self.msghdr, GROUP).build().user_data(user_data);
         // SAFETY: the msghdr and buffers live as long as the ring.
         unsafe { self.ring.submission().push(&entry) }
             .map_err(|_| io::Error::from(io::ErrorKind::WouldBlock))?;
         self.ring.submit()?;
+        self.arms = user_data;
         self.armed = true;
         Ok(())
     }

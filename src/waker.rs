@@ -2,8 +2,12 @@
 //! reaches a thread blocked in `recv` or `send`.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use crate::fork;
 
 /// How a wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,25 +23,32 @@ pub enum Wait {
 }
 
 /// Once woken, stays woken: every later wait returns [`Wait::Woken`] at once.
+///
+/// Woken per process: a forked child that inherited a waker gets an eventfd
+/// of its own at first use, so that its wake-ups end its own waits and never
+/// the parent's (see [`crate::fork`]).
 #[derive(Debug)]
-pub struct Waker(OwnedFd);
+pub struct Waker {
+    fd: AtomicI32,
+    /// The fork generation `fd` was made in.
+    generation: AtomicU64,
+    renewing: Mutex<()>,
+}
 
 impl Waker {
     pub fn new() -> io::Result<Self> {
-        // SAFETY: eventfd has no memory arguments.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor that nothing else owns.
-        Ok(Self(unsafe { OwnedFd::from_raw_fd(fd) }))
+        Ok(Self {
+            fd: AtomicI32::new(eventfd()?),
+            generation: AtomicU64::new(fork::generation()),
+            renewing: Mutex::new(()),
+        })
     }
 
     pub fn wake(&self) {
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live u64. A full counter (EAGAIN)
         // still leaves the eventfd readable, which is all that matters.
-        unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        unsafe { libc::write(self.fd(), (&one as *const u64).cast(), 8) };
     }
 
     /// Clears a wake-up, for wakers used as level-triggered "ready" flags.
@@ -45,7 +56,7 @@ impl Waker {
         let mut count: u64 = 0;
         // SAFETY: reads at most 8 bytes into a live u64; EAGAIN (already
         // clear) leaves it untouched, which is fine.
-        unsafe { libc::read(self.0.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+        unsafe { libc::read(self.fd(), (&mut count as *mut u64).cast(), 8) };
     }
 
     /// Whether [`wake`](Self::wake) was called (and not reset); one syscall.
@@ -57,7 +68,7 @@ impl Waker {
     /// or `timeout` passes.
     pub fn wait(&self, fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<Wait> {
         let mut fds = [
-            libc::pollfd { fd: self.0.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd, events, revents: 0 },
         ];
         let watched = if events == 0 { 1 } else { 2 };
@@ -81,9 +92,49 @@ impl Waker {
     }
 }
 
-impl AsRawFd for Waker {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0.as_raw_fd()
+impl Waker {
+    /// This process's eventfd.
+    fn fd(&self) -> RawFd {
+        let now = fork::generation();
+        if self.generation.load(Ordering::Acquire) != now {
+            self.renew(now);
+        }
+        self.fd.load(Ordering::Acquire)
+    }
+
+    /// Replaces an eventfd inherited across fork() with a new one. If that
+    /// fails (no descriptors left), wake-ups in this process do nothing, and
+    /// blocked calls end with their next wait slice instead.
+    fn renew(&self, now: u64) {
+        let _only_one = self.renewing.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.generation.load(Ordering::Acquire) == now {
+            return;
+        }
+        let inherited = self.fd.swap(eventfd().unwrap_or(-1), Ordering::AcqRel);
+        self.generation.store(now, Ordering::Release);
+        close(inherited);
+    }
+}
+
+impl Drop for Waker {
+    fn drop(&mut self) {
+        close(*self.fd.get_mut());
+    }
+}
+
+fn eventfd() -> io::Result<RawFd> {
+    // SAFETY: eventfd has no memory arguments.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+fn close(fd: RawFd) {
+    if fd >= 0 {
+        // SAFETY: fd is this waker's own descriptor, closed exactly once.
+        unsafe { libc::close(fd) };
     }
 }
 
@@ -102,5 +153,23 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(waker.wait(-1, 0, Duration::from_secs(10)).unwrap(), Wait::Woken);
         }
+    }
+
+    #[test]
+    fn a_forked_child_wakes_only_itself() {
+        let waker = Waker::new().unwrap();
+        // SAFETY: the child only makes syscalls and exits without unwinding.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            waker.wake();
+            let woken = waker.wait(-1, 0, Duration::ZERO).is_ok_and(|w| w == Wait::Woken);
+            // SAFETY: _exit ends the child at once, running no Rust code.
+            unsafe { libc::_exit(if woken { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child into a live int.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "the child was not woken");
+        assert_eq!(waker.wait(-1, 0, Duration::ZERO).unwrap(), Wait::TimedOut, "the child woke the parent");
     }
 }

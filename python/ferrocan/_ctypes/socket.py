@@ -98,7 +98,7 @@ class CtypesSocket:
         self._interfaces = Interfaces() if channel == "" else None
         hardware = timestamping == "hardware"
         options = _socket_options(fd, receive_own_messages, local_loopback, error_frames, hardware)
-        self._sock = _open(channel, options, receive_buffer_size, hardware)
+        self._sock, self._ifindex = _open(channel, options, receive_buffer_size, hardware)
         try:
             self._receive_buffer_size = _receive_buffer_size(self._sock)
             self._waker = Waker()
@@ -108,6 +108,9 @@ class CtypesSocket:
         # Closes both descriptors exactly once: at shutdown, or when collected.
         self._release = weakref.finalize(self, _close, self._sock, self._waker)
         self._closed = False
+        # Set once the interface was deleted: the kernel says so only once,
+        # then the unbound socket would wait in silence.
+        self._gone = False
         # One entry per call using the descriptors right now. A list, not a
         # counter under a lock: append() and pop() are atomic, and before
         # Python 3.13 every lock acquire reads the clock, which is a syscall
@@ -275,6 +278,8 @@ class CtypesSocket:
     # -- receiving
 
     def _receive(self, timeout: float | None) -> Message | None:
+        if self._gone:
+            raise errors.receive_failed(self.channel, errno.ENODEV)
         msg = self._receive_now()
         if msg is None and timeout != 0:
             msg = self._receive_until(None if timeout is None else time.monotonic() + timeout)
@@ -292,7 +297,7 @@ class CtypesSocket:
                 code = ctypes.get_errno()
                 if code in (errno.EAGAIN, errno.EINTR):
                     return None
-                raise errors.receive_failed(self.channel, code)
+                raise errors.receive_failed(self.channel, self._unless_gone(code))
             self._received += 1
             return frame.decode(
                 self._make,
@@ -347,6 +352,8 @@ class CtypesSocket:
         took before ``timeout`` passed. None taken in time is an error."""
         self._enter()
         try:
+            if self._gone:
+                raise errors.transmit_failed(self.channel, errno.ENODEV)
             deadline = None  # set at the first full queue
             for sent, (data, channel) in enumerate(frames):
                 full = self._send_now(data, channel)
@@ -378,7 +385,15 @@ class CtypesSocket:
             return 0
         if code in _QUEUE_FULL:
             return code
-        raise errors.transmit_failed(channel, code)
+        raise errors.transmit_failed(channel, self._unless_gone(code))
+
+    def _unless_gone(self, code: int) -> int:
+        """``code``, or ENODEV if it means that the bound interface was
+        deleted; the socket then remembers that."""
+        if self._interfaces is None and _interface_gone(self.channel, self._ifindex, code):
+            self._gone = True
+            return errno.ENODEV
+        return code
 
     def _offer(self, data: bytes, channel: str) -> int:
         """One non-blocking send: 0 if taken, else its errno."""
@@ -449,9 +464,10 @@ def _open(
     options: list[tuple[int, int, int]],
     receive_buffer_size: int | None,
     hardware: bool,
-) -> int:
+) -> tuple[int, int]:
     """A CAN_RAW socket with ``options`` and the receive buffer set, bound to
-    ``channel``; with ``hardware``, only if the device stamps received frames."""
+    ``channel``; with ``hardware``, only if the device stamps received frames.
+    Returns the socket and the index of the interface it is bound to."""
     sock = libc.socket(libc.AF_CAN, libc.SOCK_RAW | libc.SOCK_CLOEXEC, libc.CAN_RAW)
     if sock < 0:
         raise errors.open_failed(channel, ctypes.get_errno())
@@ -461,13 +477,13 @@ def _open(
                 raise errors.open_failed(channel, ctypes.get_errno())
         if receive_buffer_size is not None:
             _set_receive_buffer(sock, channel, receive_buffer_size)
-        _bind(sock, channel)
+        index = _bind(sock, channel)
         if hardware and not ethtool.has_rx_hardware(sock, channel):
             raise errors.no_hardware_timestamps(channel)
     except BaseException:
         libc.close(sock)
         raise
-    return sock
+    return sock, index
 
 
 def _set_int(sock: int, level: int, option: int, value: int) -> int:
@@ -502,12 +518,13 @@ def _receive_buffer_size(sock: int) -> int:
     return value.value
 
 
-def _bind(sock: int, channel: str) -> None:
-    """Bind to ``channel``'s index, or to every interface (index 0) for ``''``."""
+def _bind(sock: int, channel: str) -> int:
+    """Bind to ``channel``'s index, or to every interface (index 0) for
+    ``''``; returns the index."""
     index = _interface_index(channel) if channel else 0
     address = libc.SockaddrCan(can_family=libc.AF_CAN, can_ifindex=index)
     if libc.bind(sock, ctypes.addressof(address), ctypes.sizeof(address)) == 0:
-        return
+        return index
     code = ctypes.get_errno()
     if code != errno.ENODEV:
         raise errors.open_failed(channel, code)
@@ -524,6 +541,19 @@ def _interface_index(channel: str) -> int:
     if code == errno.ENODEV:
         raise errors.no_such_interface(channel)
     raise errors.open_failed(channel, code)
+
+
+def _interface_gone(channel: str, index: int, code: int) -> bool:
+    """Whether a syscall failing with ``code`` on a socket bound to
+    ``channel`` (interface ``index``) means that the interface was deleted."""
+    if code in _GONE:
+        return True
+    if code != errno.ENETDOWN:
+        return False
+    # Deletion takes the interface down first: if its index names nothing
+    # now (or another interface), it went.
+    name = libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ))
+    return name != os.fsencode(channel)
 
 
 def _close(sock: int, waker: Waker) -> None:
