@@ -1,0 +1,169 @@
+"""The real-controller tier: two SJA1000 CAN controllers (QEMU's Kvaser PCI
+emulation), can0 and can1, on one CAN bus, driven by Debian's kernel drivers.
+
+Run it through tools/can-run, which boots that VM (about 20 s without KVM):
+
+    tools/can-run .venv/bin/python -m pytest tests/realcan -q -p no:cacheprovider
+
+How it stays out of the vcan run: pytest's ``testpaths`` is ``tests``, so
+the plain ``tools/vcan-run .venv/bin/python -m pytest`` reaches this directory
+too; ``pytest_ignore_collect`` below leaves its modules out unless
+CAN_RUN_GUEST is set (tools/can-run sets it inside the VM) or the command
+line names this directory or a file in it. Named outside the VM, the tests
+are collected and fail (never skip): "can0 is missing: run ... tools/can-run".
+
+What QEMU 7.2's SJA1000 emulation does (hw/net/can/can_sja1000.c), and so
+what this tier can test:
+  - real: bit timing (bitrate, sample point, the 8 MHz clock), restart-ms,
+    the controller state (STOPPED when down, ERROR-ACTIVE when up), the
+    driver's transmit flow control (one frame in the controller, txqueuelen
+    10 in the qdisc, ENOBUFS past that), per-interface statistics, and the
+    kernel's refusal of a manual restart outside bus-off (EBUSY; EINVAL with
+    restart-ms set).
+  - not emulated: bus timing (frames take no time on the wire), ACK (a frame
+    sent with can1 down completes at once), bit errors, error counters (the
+    TXERR/RXERR registers read 0, so berr-counter stays 0/0), error-warning,
+    error-passive and bus-off. bus-off, and so a successful restart, cannot
+    be provoked.
+  - an emulation artefact that produces real error frames: with no bus
+    timing, a burst from can0 overruns can1's 64-byte receive FIFO, and the
+    driver reports CAN_ERR_CRTL_RX_OVERFLOW. Tests that need every frame
+    pace their sends (one frame, then wait for it on can1).
+  - a full transmit queue: a frame stays in a real controller until it is
+    acknowledged; here transmission completes at once, so ``frozen_tx``
+    masks can0's PCI interrupt (INTx Disable): its transmit-complete
+    interrupt never arrives, the driver keeps its queue stopped, and the
+    qdisc fills, as on a bus where nobody acknowledges.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ferrocan._backend import native_available
+
+HERE = Path(__file__).resolve().parent
+CONTROLLERS = ("can0", "can1")
+BITRATE = 500_000
+#: The backends under test: the Rust core and the pure-Python one.
+BACKENDS = ["native", "ctypes"]
+#: PCI command register: its offset in config space and the INTx Disable bit.
+PCI_COMMAND = 4
+PCI_COMMAND_INTX_DISABLE = 0x400
+
+
+def _named_on_command_line(config: pytest.Config) -> bool:
+    base = config.invocation_params.dir
+    for arg in config.args:
+        path = (base / arg.split("::", 1)[0]).resolve()
+        if path == HERE or HERE in path.parents:
+            return True
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leaves this directory's modules out of runs that are not for it."""
+    if os.environ.get("CAN_RUN_GUEST") or _named_on_command_line(config):
+        return None
+    return True
+
+
+def ip(*args: str) -> str:
+    """Runs ``ip ARGS`` and returns its stdout; fails the test on an error."""
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
+    if done.returncode != 0:
+        pytest.fail(f"ip {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def ip_details(name: str) -> dict[str, Any]:
+    """``ip -details -statistics -json link show NAME``, parsed."""
+    shown = ip("-details", "-statistics", "-json", "link", "show", name)
+    info: dict[str, Any] = json.loads(shown)[0]
+    return info
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
+    """Polls ``condition`` until it holds or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _operstate(name: str) -> str:
+    return Path(f"/sys/class/net/{name}/operstate").read_text().strip()
+
+
+def bring_up(name: str) -> None:
+    """``ip link set NAME up``, then waits until the kernel carries frames on
+    it: it activates the queue asynchronously and drops frames until then."""
+    ip("link", "set", name, "up")
+    if not wait_for(lambda: _operstate(name) == "up"):
+        pytest.fail(f"{name} is not operational 2 s after 'ip link set up': {_operstate(name)}")
+
+
+def set_intx_disabled(name: str, disabled: bool) -> None:
+    """Masks or unmasks the PCI interrupt of the controller behind ``name``."""
+    with open(f"/sys/class/net/{name}/device/config", "r+b", buffering=0) as config:
+        config.seek(PCI_COMMAND)
+        command = int.from_bytes(config.read(2), "little")
+        if disabled:
+            command |= PCI_COMMAND_INTX_DISABLE
+        else:
+            command &= ~PCI_COMMAND_INTX_DISABLE
+        config.seek(PCI_COMMAND)
+        config.write(command.to_bytes(2, "little"))
+
+
+@contextlib.contextmanager
+def frozen_tx(name: str) -> Iterator[None]:
+    """While inside, ``name``'s transmit-complete interrupt never arrives:
+    the frame in the controller stays there and the queue behind it fills.
+    On leaving, the interrupt is unmasked and the queue drains."""
+    set_intx_disabled(name, True)
+    try:
+        yield
+    finally:
+        set_intx_disabled(name, False)
+
+
+@pytest.fixture
+def controllers() -> Iterator[tuple[str, str]]:
+    """can0 and can1 at 500 kbit/s, restart-ms 0, txqueuelen 10, up, with
+    fresh queues; both down again after the test."""
+    missing = [name for name in CONTROLLERS if not Path(f"/sys/class/net/{name}").exists()]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        pytest.fail(
+            f"{' and '.join(missing)} {verb} missing: run this tier through tools/can-run "
+            "(tools/can-run .venv/bin/python -m pytest tests/realcan -p no:cacheprovider)"
+        )
+    for name in CONTROLLERS:
+        set_intx_disabled(name, False)
+        ip("link", "set", name, "down")
+        ip("link", "set", name, "txqueuelen", "10")
+        ip("link", "set", name, "type", "can", "bitrate", str(BITRATE), "restart-ms", "0")
+        bring_up(name)
+    yield CONTROLLERS
+    for name in CONTROLLERS:
+        set_intx_disabled(name, False)
+        ip("link", "set", name, "down")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each bus test runs on both backends."""
+    if request.param == "native" and not native_available():
+        pytest.fail("the native module is not built: run tools/setup")
+    return str(request.param)
