@@ -4,6 +4,8 @@
 use std::fmt;
 use std::io;
 
+use crate::candump_log::LogLineError;
+use crate::cansend::SyntaxError;
 use crate::frame::FrameError;
 
 /// Everything that can go wrong in the core.
@@ -57,6 +59,10 @@ pub enum Error {
         errno: i32,
     },
     Frame(FrameError),
+    /// Text that is not a frame in cansend syntax.
+    FrameSyntax(SyntaxError),
+    /// A line that is not in candump's log format.
+    LogLine(LogLineError),
     /// Changing an interface needs CAP_NET_ADMIN.
     NotPermitted {
         action: &'static str,
@@ -116,6 +122,18 @@ impl From<FrameError> for Error {
     }
 }
 
+impl From<SyntaxError> for Error {
+    fn from(e: SyntaxError) -> Self {
+        Self::FrameSyntax(e)
+    }
+}
+
+impl From<LogLineError> for Error {
+    fn from(e: LogLineError) -> Self {
+        Self::LogLine(e)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -160,6 +178,8 @@ impl fmt::Display for Error {
                 write!(f, "failed to set filters on '{channel}': {}", strerror(*errno))
             }
             Self::Frame(e) => e.fmt(f),
+            Self::FrameSyntax(e) => e.fmt(f),
+            Self::LogLine(e) => e.fmt(f),
             Self::NotPermitted { action } => write!(
                 f,
                 "changing CAN interfaces needs CAP_NET_ADMIN (run as root, or grant the \

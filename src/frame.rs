@@ -45,7 +45,7 @@ impl RawFrame {
 ///
 /// `id` and `dlc` are signed and wide so that out-of-range values coming
 /// from Python reach validation, and its message, intact.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FrameSpec<'a> {
     pub id: i64,
     pub extended: bool,

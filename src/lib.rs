@@ -17,6 +17,8 @@
 
 pub mod bcm;
 pub mod bus;
+pub mod candump_log;
+pub mod cansend;
 pub mod error;
 pub mod fork;
 pub mod frame;

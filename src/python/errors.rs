@@ -18,7 +18,11 @@ pub fn to_pyerr(error: Error) -> PyErr {
         | Error::NoKernelSupport { .. }
         | Error::NoHardwareTimestamps { .. }
         | Error::Open { .. } => CanInitializationError::new_err((message, code)),
-        Error::Frame(_) | Error::VirtualLink { .. } | Error::BadMtu { .. } => PyValueError::new_err(message),
+        Error::Frame(_)
+        | Error::FrameSyntax(_)
+        | Error::LogLine(_)
+        | Error::VirtualLink { .. }
+        | Error::BadMtu { .. } => PyValueError::new_err(message),
         Error::NotPermitted { .. } => PyPermissionError::new_err((libc::EPERM, message)),
         Error::Interrupted => PyTypeError::new_err("interrupted without a pending Python error"),
         Error::Closed { .. }
