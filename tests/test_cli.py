@@ -1,5 +1,6 @@
 """The ``ferrocan`` command, run as installed (.venv/bin/ferrocan), against
-can-utils and ip; and its two parsers, ferrocan.cansend and ferrocan.candump_log."""
+can-utils and ip. Its two parsers, ferrocan.cansend and ferrocan.candump_log,
+are tested in test_text_formats.py."""
 
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from ferrocan import Bus, Message
 from ferrocan.candump_log import LogEntry, format_line, parse_line, read_log, write_log
 from ferrocan.cansend import format_frame, parse_frame
 from ferrocan.cli import gen, main
-from hypothesis import given
-from hypothesis import strategies as st
 
 from .peers import SYNC_ID, cansend
 
@@ -128,182 +127,7 @@ def recv_all(bus: Bus, count: int) -> list[Message]:
     return [msg for msg in msgs if msg is not None]
 
 
-# ---------------------------------------------------------------- ferrocan.cansend
-
-VALID = [
-    # text, (id, extended, remote, error, fd, brs, esi, dlc, data)
-    ("123#DEADBEEF", (0x123, False, False, False, False, False, False, 4, "deadbeef")),
-    ("1FFFFFFF#0102", (0x1FFFFFFF, True, False, False, False, False, False, 2, "0102")),
-    ("00000123#", (0x123, True, False, False, False, False, False, 0, "")),
-    ("7ff#aa.bb.cc", (0x7FF, False, False, False, False, False, False, 3, "aabbcc")),
-    ("123#.11.22.", (0x123, False, False, False, False, False, False, 2, "1122")),
-    ("123#R", (0x123, False, True, False, False, False, False, 0, "")),
-    ("123#r8", (0x123, False, True, False, False, False, False, 8, "")),
-    ("00ABCDEF#R3", (0xABCDEF, True, True, False, False, False, False, 3, "")),
-    ("123##1AABB", (0x123, False, False, False, True, True, False, 2, "aabb")),
-    ("123##3", (0x123, False, False, False, True, True, True, 0, "")),
-    ("123##5" + "00" * 64, (0x123, False, False, False, True, True, False, 64, "00" * 64)),
-    ("20000040#0000000000000000", (0x40, False, False, True, False, False, False, 8, "00" * 8)),
-]
-
-
-def fields(msg: Message) -> tuple[object, ...]:
-    return (
-        msg.arbitration_id,
-        msg.is_extended_id,
-        msg.is_remote_frame,
-        msg.is_error_frame,
-        msg.is_fd,
-        msg.bitrate_switch,
-        msg.error_state_indicator,
-        msg.dlc,
-        msg.data.hex(),
-    )
-
-
-@pytest.mark.parametrize(("text", "expected"), VALID, ids=[text for text, _ in VALID])
-def test_parse_frame(text: str, expected: tuple[object, ...]) -> None:
-    assert fields(parse_frame(text)) == expected
-
-
-MALFORMED = [
-    ("", "there is no '#' after the ID"),
-    ("123DEADBEEF", "there is no '#' after the ID"),
-    ("12G#00", "the ID '12G' is not hexadecimal"),
-    ("12#00", "the ID '12' must have 3 hex digits (standard) or 8 (extended)"),
-    ("1234#00", "the ID '1234' must have 3 hex digits"),
-    ("800#00", "the standard (11-bit) ID '800' is out of range: must be 000..7FF"),
-    ("9FFFFFFF#00", "the extended (29-bit) ID '9FFFFFFF' is out of range"),
-    ("123#0", "the data '0' has an odd number of hex digits"),
-    ("123#DEADBEEZ", "the data 'DEADBEEZ' is not hexadecimal"),
-    ("123#11..22", "the data '11..22' has a misplaced '.'"),
-    ("123#1.122", "the data '1.122' has a misplaced '.'"),
-    ("123#001122334455667788", "the data is 9 bytes, but a classic CAN frame carries at most 8"),
-    ("123##1" + "00" * 65, "the data is 65 bytes, but a CAN FD frame carries at most 64"),
-    ("123##", "the CAN FD flags digit is missing after '##'"),
-    ("123##G00", "the CAN FD flags 'G' are not a hex digit"),
-    ("123#R9", "the remote frame's length 'R9' must be R or R0..R8"),
-    ("123#R11", "the remote frame's length 'R11' must be R or R0..R8"),
-    ("20000040#R", "an error frame cannot be a remote frame"),
-    ("20000040##1", "an error frame cannot be a CAN FD frame"),
-    ("123#DE AD", "the data 'DE AD' is not hexadecimal"),
-]
-
-
-@pytest.mark.parametrize(("text", "problem"), MALFORMED, ids=[text for text, _ in MALFORMED])
-def test_parse_frame_names_the_problem(text: str, problem: str) -> None:
-    with pytest.raises(ValueError) as error:
-        parse_frame(text)
-    assert str(error.value).startswith(f"malformed CAN frame {text!r}: {problem}")
-
-
-FORMATTED = [
-    (Message(arbitration_id=0x123, is_extended_id=False, data=b"\xde\xad"), "123#DEAD"),
-    (Message(arbitration_id=0x123, data=b""), "00000123#"),
-    (Message(arbitration_id=0x7FF, is_extended_id=False, is_remote_frame=True), "7FF#R"),
-    (Message(arbitration_id=0x7FF, is_extended_id=False, is_remote_frame=True, dlc=3), "7FF#R3"),
-    (Message(arbitration_id=0x1, is_extended_id=False, is_fd=True, data=b"\x01"), "001##401"),
-    (
-        Message(arbitration_id=0x1, is_fd=True, bitrate_switch=True, error_state_indicator=True),
-        "00000001##7",
-    ),
-    (
-        Message(arbitration_id=0x40, is_extended_id=False, is_error_frame=True, data=bytes(8)),
-        "20000040#0000000000000000",
-    ),
-]
-
-
-@pytest.mark.parametrize(("msg", "text"), FORMATTED, ids=[text for _, text in FORMATTED])
-def test_format_frame(msg: Message, text: str) -> None:
-    """As candump -L prints frames: FD flags with FDF (4), as the kernel delivers them."""
-    assert format_frame(msg) == text
-
-
-@st.composite
-def messages(draw: st.DrawFn) -> Message:
-    """Any frame cansend's syntax can carry."""
-    kind = draw(st.sampled_from(["data", "remote", "fd", "error"]))
-    extended = draw(st.booleans()) and kind != "error"
-    can_id = draw(st.integers(0, 0x1FFFFFFF if extended else 0x7FF))
-    if kind == "remote":
-        dlc = draw(st.integers(0, 8))
-        return Message(
-            arbitration_id=can_id, is_extended_id=extended, is_remote_frame=True, dlc=dlc
-        )
-    return Message(
-        arbitration_id=can_id,
-        is_extended_id=extended,
-        is_error_frame=kind == "error",
-        is_fd=kind == "fd",
-        bitrate_switch=kind == "fd" and draw(st.booleans()),
-        error_state_indicator=kind == "fd" and draw(st.booleans()),
-        data=draw(st.binary(max_size=64 if kind == "fd" else 8)),
-    )
-
-
-@given(messages())
-def test_frames_survive_a_round_trip(msg: Message) -> None:
-    text = format_frame(msg)
-    assert fields(parse_frame(text)) == fields(msg)
-    assert format_frame(parse_frame(text)) == text
-
-
-# ---------------------------------------------------------------- ferrocan.candump_log
-
-
-def test_parse_line() -> None:
-    entry = parse_line("(1795505855.998830) vcan0 123##5AABB\n")
-    assert (entry.timestamp, entry.channel) == (1795505855.998830, "vcan0")
-    assert fields(entry.message) == (0x123, False, False, False, True, True, False, 2, "aabb")
-    assert (entry.message.timestamp, entry.message.channel) == (entry.timestamp, "vcan0")
-
-
-def test_format_line_pads_as_candump() -> None:
-    msg = Message(arbitration_id=0x123, is_extended_id=False, data=b"\x01")
-    assert format_line(LogEntry(0.5, "vcan0", msg)) == "(0000000000.500000) vcan0 123#01"
-    assert format_line(LogEntry(1.0, "can0", msg), width=5) == "(0000000001.000000)  can0 123#01"
-
-
-BAD_LINES = [
-    ("vcan0 123#00", "expected '(SECONDS.MICROSECONDS) INTERFACE FRAME', got 'vcan0 123#00'"),
-    ("(1.5) vcan0", "expected '(SECONDS.MICROSECONDS) INTERFACE FRAME'"),
-    ("(1.5) vcan0 123#00 R", "expected '(SECONDS.MICROSECONDS) INTERFACE FRAME'"),
-    ("(1,5) vcan0 123#00", "the timestamp '(1,5)' must be (SECONDS.MICROSECONDS)"),
-    ("(-1.5) vcan0 123#00", "the timestamp '(-1.5)' must be (SECONDS.MICROSECONDS)"),
-    ("(1.5 vcan0 123#00", "the timestamp '(1.5' must be (SECONDS.MICROSECONDS)"),
-    (f"({'9' * 400}.0) vcan0 123#00", "is too large"),
-    ("(1.5) averyveryverylongname 123#00", "Linux interface names are at most 15 bytes"),
-    ("(1.5) vcan0 12G#00", "malformed CAN frame '12G#00': the ID '12G' is not hexadecimal"),
-]
-
-
-@pytest.mark.parametrize(("line", "problem"), BAD_LINES)
-def test_parse_line_names_the_line_and_problem(line: str, problem: str) -> None:
-    with pytest.raises(ValueError) as error:
-        parse_line(line, 7)
-    assert str(error.value).startswith("line 7: ")
-    assert problem in str(error.value)
-
-
-def test_read_log_skips_what_canplayer_skips_and_numbers_lines() -> None:
-    log = "# a comment\n\n(1.000001) vcan0 123#01\nDROPCOUNT: dropped 1 CAN frame\n(2.5) x 7\n"
-    entries = read_log(io.StringIO(log))
-    assert format_frame(next(entries).message) == "123#01"
-    with pytest.raises(ValueError, match=r"^line 5: malformed CAN frame '7'"):
-        next(entries)
-
-
-def test_logs_survive_a_round_trip() -> None:
-    lines = [
-        "(1795505855.998830) vcan0 123#DEADBEEF",
-        "(1795505855.998831) vcan1 1FFFFFFF#R3",
-        "(1795505856.000000) vcan0 123##7" + "11" * 12,
-        "(1795505856.100000) vcan0 20000004#0004000000000000",
-    ]
-    out = io.StringIO()
-    assert write_log(out, read_log(lines)) == 4
-    assert out.getvalue() == "".join(line + "\n" for line in lines)
+# ---------------------------------------------------------------- candump's log format
 
 
 def test_error_frames_are_logged_as_candump_logs_them() -> None:

@@ -20,6 +20,10 @@ SCENARIO = """
 import ferrocan, ferrocan._message, time
 assert ferrocan.backend == "ctypes", ferrocan.backend
 assert ferrocan.Message is ferrocan._message.Message
+from ferrocan import _cansend, candump_log, cansend
+assert cansend.parse_frame is _cansend.parse_frame, cansend.parse_frame
+entry = candump_log.parse_line("(1.5) vcan0 123#01")
+assert type(entry.message) is ferrocan.Message and cansend.format_frame(entry.message) == "123#01"
 with ferrocan.Bus("vcan0") as tx, ferrocan.Bus("vcan0", fd=True) as rx:
     assert tx.backend == rx.backend == "ctypes"
     tx.send(ferrocan.Message(arbitration_id=0x123, is_extended_id=False, data=[1, 2]))

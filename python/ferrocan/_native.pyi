@@ -15,6 +15,7 @@ __all__ = [
     "Message",
     "RawSocket",
     "__version__",
+    "format_frame",
     "link_add_vcan",
     "link_add_vxcan",
     "link_delete",
@@ -24,6 +25,8 @@ __all__ = [
     "link_set",
     "link_show",
     "link_up",
+    "parse_frame",
+    "parse_log_line",
 ]
 
 __version__: str
@@ -195,3 +198,10 @@ def link_set(
     txqueuelen: int | None,
     mtu: int | None,
 ) -> None: ...
+
+# can-utils' text formats (src/cansend.rs, src/candump_log.rs) for
+# ferrocan.cansend and ferrocan.candump_log; errors are ValueError.
+
+def parse_frame(text: str) -> Message: ...
+def format_frame(msg: Message) -> str: ...
+def parse_log_line(line: str) -> tuple[float, str, Message]: ...

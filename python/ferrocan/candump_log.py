@@ -12,18 +12,24 @@ frame it delivers).
         ...
     write_log(sys.stdout, entries)
 
-Malformed lines raise ``ValueError`` naming the line and the problem.
+Malformed lines raise ``ValueError`` naming the line and the problem. The
+Rust implementation parses lines where the native module is installed,
+otherwise the pure-Python one (``ferrocan._candump_log``); both behave
+identically.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple, TextIO
 
-from ferrocan.bus import check_channel
-from ferrocan.cansend import format_frame, parse_frame
+from ferrocan.cansend import format_frame
 from ferrocan.message import Message
+
+try:
+    from ferrocan._native import parse_log_line as _parse_line
+except ImportError:
+    from ferrocan._candump_log import parse_line as _parse_line
 
 __all__ = ["LogEntry", "format_line", "parse_line", "read_log", "write_log"]
 
@@ -43,22 +49,12 @@ class LogEntry(NamedTuple):
 
 def parse_line(line: str, number: int | None = None) -> LogEntry:
     """One log line (``number`` is named in errors)."""
-    where = "" if number is None else f"line {number}: "
-    fields = line.split()
-    if len(fields) != 3 or not line.startswith("("):
-        raise ValueError(
-            f"{where}expected '(SECONDS.MICROSECONDS) INTERFACE FRAME', got {line.rstrip()!r}"
-        )
-    stamp, channel, frame = fields
     try:
-        timestamp = _timestamp(stamp)
-        check_channel(channel)
-        msg = parse_frame(frame)
+        return LogEntry._make(_parse_line(line))
     except ValueError as error:
-        raise ValueError(f"{where}{error}") from None
-    msg.timestamp = timestamp
-    msg.channel = channel
-    return LogEntry(timestamp, channel, msg)
+        if number is None:
+            raise
+        raise ValueError(f"line {number}: {error}") from None
 
 
 def format_line(entry: LogEntry, width: int = 0) -> str:
@@ -82,17 +78,3 @@ def write_log(file: TextIO, entries: Iterable[LogEntry]) -> int:
         file.write(format_line(entry) + "\n")
         count += 1
     return count
-
-
-def _timestamp(stamp: str) -> float:
-    seconds, dot, fraction = stamp[1:-1].partition(".")
-    if not (stamp.endswith(")") and dot and _decimal(seconds) and _decimal(fraction)):
-        raise ValueError(f"the timestamp {stamp!r} must be (SECONDS.MICROSECONDS) in digits 0-9")
-    value = float(stamp[1:-1])
-    if not math.isfinite(value):
-        raise ValueError(f"the timestamp {stamp!r} is too large")
-    return value
-
-
-def _decimal(text: str) -> bool:
-    return text.isascii() and text.isdigit()

@@ -63,6 +63,30 @@ impl Message {
         }
     }
 
+    /// A message for a frame known to be valid (one parsed from text), as
+    /// `Message(...)` would build it.
+    pub fn from_spec(
+        py: Python<'_>,
+        spec: &FrameSpec<'_>,
+        timestamp: f64,
+        channel: Option<Py<PyAny>>,
+    ) -> Self {
+        Self {
+            timestamp,
+            arbitration_id: spec.id,
+            is_extended_id: spec.extended,
+            is_remote_frame: spec.remote,
+            is_error_frame: spec.error,
+            channel,
+            dlc: spec.dlc.unwrap_or(spec.data.len() as i64),
+            data: PyByteArray::new(py, spec.data).unbind(),
+            is_fd: spec.fd,
+            is_rx: true,
+            bitrate_switch: spec.brs,
+            error_state_indicator: spec.esi,
+        }
+    }
+
     /// The frame to send, validated as its attributes stand now.
     pub fn to_frame(&self, py: Python<'_>) -> PyResult<Frame> {
         let spec = FrameSpec {

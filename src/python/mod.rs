@@ -9,6 +9,7 @@ mod link;
 mod message;
 mod options;
 mod raw_socket;
+mod text_formats;
 mod timeout;
 
 use pyo3::prelude::*;
@@ -29,6 +30,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(link::link_down, m)?,
         wrap_pyfunction!(link::link_restart, m)?,
         wrap_pyfunction!(link::link_set, m)?,
+        wrap_pyfunction!(text_formats::parse_frame, m)?,
+        wrap_pyfunction!(text_formats::format_frame, m)?,
+        wrap_pyfunction!(text_formats::parse_log_line, m)?,
     ] {
         m.add_function(function)?;
     }
