@@ -65,6 +65,7 @@ pub enum Error {
     LogLine(LogLineError),
     /// Changing an interface needs CAP_NET_ADMIN.
     NotPermitted {
+        channel: String,
         action: &'static str,
     },
     /// A bit-timing setting for a virtual interface, which has none.
@@ -180,10 +181,10 @@ impl fmt::Display for Error {
             Self::Frame(e) => e.fmt(f),
             Self::FrameSyntax(e) => e.fmt(f),
             Self::LogLine(e) => e.fmt(f),
-            Self::NotPermitted { action } => write!(
+            Self::NotPermitted { channel, action } => write!(
                 f,
                 "changing CAN interfaces needs CAP_NET_ADMIN (run as root, or grant the \
-                 capability); the kernel refused to {action} it"
+                 capability); the kernel refused to {action} '{channel}'"
             ),
             Self::VirtualLink { channel, kind, what } => write!(
                 f,

@@ -400,7 +400,7 @@ fn c_string(bytes: &[u8]) -> String {
 /// The error for `action` on `name` that netlink refused.
 fn failure<T, P>(name: &str, action: &'static str, error: &NlError<T, P>) -> Error {
     match netlink_errno(error) {
-        Some(libc::EPERM | libc::EACCES) => Error::NotPermitted { action },
+        Some(libc::EPERM | libc::EACCES) => Error::NotPermitted { channel: name.into(), action },
         Some(libc::ENODEV) => Error::NoSuchInterface { channel: name.into() },
         errno => Error::Link { channel: name.into(), action, errno: errno.unwrap_or(libc::EIO) },
     }
