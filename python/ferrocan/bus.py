@@ -30,6 +30,9 @@ _INTERFACES: dict[str | None, str | None] = {
     "socketcan_ctypes": "ctypes",
 }
 
+#: The largest receive buffer the kernel sets, before doubling it.
+_HALF_INT_MAX = (2**31 - 1) // 2
+
 #: Keyword arguments python-can passes to every bus, meaningless on SocketCAN
 #: (a bitrate is set on the interface, see ``ferrocan.link``): accepted and ignored.
 _IGNORED = frozenset(
@@ -67,10 +70,11 @@ class Bus:
     :param fd: send and receive CAN FD frames.
     :param can_filters: python-can filter dicts, applied in the kernel.
     :param ignore_rx_error_frames: do not receive error frames.
-    :param receive_buffer_size: the socket's receive buffer in bytes (SO_RCVBUF,
-        or SO_RCVBUFFORCE where permitted, past net.core.rmem_max); the
-        default holds a few hundred frames. ``bus.receive_buffer_size`` tells
-        the size in effect.
+    :param receive_buffer_size: the socket's receive buffer in bytes; the
+        default holds a few hundred frames. Past ``net.core.rmem_max`` it
+        needs CAP_NET_ADMIN (SO_RCVBUFFORCE): without it the buffer is capped
+        at rmem_max (SO_RCVBUF) with a ``RuntimeWarning`` that says how to
+        raise the limit. ``bus.receive_buffer_size`` tells the size in effect.
     :param timestamping: ``'software'`` (the kernel's receive time, epoch
         seconds) or ``'hardware'`` (the controller's raw clock, where the
         driver has one; an error where it has not).
@@ -111,6 +115,7 @@ class Bus:
             receive_buffer_size=receive_buffer_size,
             timestamping=timestamping,
         )
+        _warn_if_capped(receive_buffer_size, self._socket.receive_buffer_size)
         self._shut_down = False
         self._filters: list[CanFilter] | None = None
         self._state = BusState.ACTIVE
@@ -298,6 +303,24 @@ class Bus:
 def _check_timestamping(timestamping: object) -> None:
     if timestamping not in ("software", "hardware") or not isinstance(timestamping, str):
         raise ValueError(f"timestamping must be 'software' or 'hardware', got {timestamping!r}")
+
+
+def _warn_if_capped(requested: int | None, granted: int) -> None:
+    """A warning if the kernel granted less than ``requested`` (doubled, for
+    its bookkeeping, and at most INT_MAX / 2 before that): both backends fall
+    back from SO_RCVBUFFORCE to SO_RCVBUF, capped at rmem_max, without
+    CAP_NET_ADMIN."""
+    if requested is None or granted >= 2 * min(requested, _HALF_INT_MAX):
+        return
+    warnings.warn(
+        f"receive_buffer_size={requested} exceeds net.core.rmem_max ({granted // 2} bytes) "
+        "and this process lacks CAP_NET_ADMIN, so the buffer is capped: "
+        f"bus.receive_buffer_size is {granted} (the kernel doubles what it grants); "
+        f"raise the limit with `sysctl -w net.core.rmem_max={requested}`, "
+        "or run with CAP_NET_ADMIN",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def _destination(msg: Message) -> str:
