@@ -96,6 +96,7 @@ def test_cansend_frames_arrive_and_are_local(make_bus: BusFactory) -> None:
     assert got.is_rx is False, "cansend runs on this host, so MSG_DONTROUTE is set"
 
 
+@pytest.mark.privileged
 def test_frames_through_a_vxcan_tunnel_are_rx(
     make_bus: BusFactory, vxcan_pair: tuple[str, str]
 ) -> None:

@@ -249,6 +249,7 @@ def doomed_vcan() -> Iterator[str]:
     subprocess.run(["ip", "link", "del", name], capture_output=True)
 
 
+@pytest.mark.privileged
 def test_a_task_whose_interface_vanished(make_bus: BusFactory, doomed_vcan: str) -> None:
     """The kernel drops the tasks of a vanished interface: modifying one is
     an error naming the interface, stopping it is not."""

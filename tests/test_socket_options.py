@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import subprocess
 import time
+import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -58,6 +59,7 @@ def test_the_default_buffer_drops_part_of_a_burst_and_counts_it(make_bus: BusFac
     assert len(got) + dropped == BURST
 
 
+@pytest.mark.privileged
 def test_a_larger_buffer_holds_the_whole_burst(make_bus: BusFactory) -> None:
     receiver, sender = make_bus(receive_buffer_size=4 * MIB), make_bus()
     got = burst_into(receiver, sender)
@@ -71,7 +73,16 @@ def test_the_buffer_size_is_what_the_kernel_reports(make_bus: BusFactory) -> Non
         default = int(f.read())
     assert make_bus().receive_buffer_size == default
     assert make_bus(receive_buffer_size=100_000).receive_buffer_size == 200_000
-    assert make_bus(receive_buffer_size=4 * MIB).receive_buffer_size == 8 * MIB
+
+
+@pytest.mark.privileged
+def test_a_buffer_past_rmem_max_is_granted_with_cap_net_admin(make_bus: BusFactory) -> None:
+    """SO_RCVBUFFORCE; tests/unprivileged_checks.py has it without CAP_NET_ADMIN."""
+    with open("/proc/sys/net/core/rmem_max") as f:
+        size = 2 * int(f.read())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # granted in full: nothing to warn about
+        assert make_bus(receive_buffer_size=size).receive_buffer_size == 2 * size
 
 
 @pytest.mark.parametrize(
@@ -182,6 +193,7 @@ def new_vcan() -> Iterator[Callable[[], str]]:
     subprocess.run(["ip", "link", "del", name], capture_output=True)
 
 
+@pytest.mark.privileged
 def test_a_bus_on_every_interface_sees_interfaces_created_after_it(
     make_bus: BusFactory, new_vcan: Callable[[], str]
 ) -> None:
