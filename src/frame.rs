@@ -223,10 +223,11 @@ impl Frame {
     }
 
     /// python-can's `dlc`: the payload length, the requested length of a
-    /// remote frame, or a classic frame's len8_dlc (9..15) when it has one.
+    /// remote frame, or a classic data frame's len8_dlc (9..15) when it has one.
     pub fn dlc(&self) -> u8 {
         let len8_dlc = self.raw.len8_dlc;
-        if !self.fd && self.raw.len as usize == CAN_MAX_DLEN && (9..=15).contains(&len8_dlc) {
+        let classic_data = !self.fd && !self.is_remote();
+        if classic_data && self.raw.len as usize == CAN_MAX_DLEN && (9..=15).contains(&len8_dlc) {
             len8_dlc
         } else {
             self.raw.len
@@ -423,6 +424,15 @@ mod tests {
         assert_eq!(frame.as_bytes()[7], 13, "len8_dlc is byte 7 of struct can_frame");
         assert_eq!(decode(&frame).dlc(), 13);
         assert_eq!(decode(&frame).data().len(), 8);
+    }
+
+    #[test]
+    fn a_remote_frames_dlc_is_its_length_whatever_len8_dlc_says() {
+        // A peer may send one (the fuzzer did); Message takes a remote dlc of 0..8 only.
+        let raw = RawFrame { can_id: 0x123 | CAN_RTR_FLAG, len: 8, len8_dlc: 13, ..RawFrame::ZERO };
+        let frame = Frame::from_kernel(raw, CAN_MTU).unwrap();
+        assert_eq!(frame.dlc(), 8);
+        assert!(Frame::new(&FrameSpec { remote: true, dlc: Some(8), ..spec(&[]) }).is_ok());
     }
 
     #[test]
