@@ -35,25 +35,11 @@ struct Open {
     // the socket it reads is closed.
     /// A multishot io_uring receive, whose completions `recv` pops.
     uring: Option<Arc<Mutex<Uring>>>,
-    /// The fork generation `uring` was set up in.
-    generation: u64,
     /// Without io_uring (or in a forked child, which must leave its parent's
     /// ring alone), `recv` reads with `recvmmsg` into this buffer.
     rx: Mutex<RxBuffer>,
     socket: RawSocket,
     waker: Waker,
-}
-
-impl Open {
-    /// The io_uring receive, in the process that set it up.
-    fn ring(&self) -> Option<&Mutex<Uring>> {
-        self.uring.as_deref().filter(|_| self.generation == fork::generation())
-    }
-
-    /// The descriptor that is readable when `recv` has something to return.
-    fn readable_fd(&self) -> RawFd {
-        self.ring().map_or_else(|| self.socket.as_raw_fd(), |uring| lock(uring).fd())
-    }
 }
 
 /// What a bus has done so far.
@@ -80,6 +66,9 @@ pub struct Bus {
     /// Set once the interface was deleted: the kernel says so only once, then
     /// the unbound socket would wait in silence.
     gone: AtomicBool,
+    shut_down: AtomicBool,
+    /// The fork generation the bus was opened in.
+    generation: u64,
 }
 
 impl Bus {
@@ -95,18 +84,19 @@ impl Bus {
             // A child must find unread frames in the socket, not in our ring.
             fork::before_fork(move || uring.upgrade().map(|uring| lock(&uring).pause()).is_some());
         }
-        let generation = fork::generation();
         let rx = Mutex::new(RxBuffer::new());
         let ifindex = socket.ifindex();
         Ok(Self {
             channel: channel.into(),
             ifindex,
             fd_frames: options.fd,
-            open: RwLock::new(Some(Open { uring, generation, rx, socket, waker })),
+            open: RwLock::new(Some(Open { uring, rx, socket, waker })),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             gone: AtomicBool::new(false),
+            shut_down: AtomicBool::new(false),
+            generation: fork::generation(),
         })
     }
 
@@ -120,7 +110,7 @@ impl Bus {
 
     /// Whether frames come in through io_uring (see [`crate::uring`]).
     pub fn io_uring(&self) -> bool {
-        self.read().as_ref().is_some_and(|open| open.ring().is_some())
+        self.read().as_ref().is_some_and(|open| self.ring(open).is_some())
     }
 
     /// Receives one frame. `timeout`: `None` waits forever, zero never blocks
@@ -217,7 +207,7 @@ impl Bus {
     /// Counters since the bus was opened.
     pub fn statistics(&self) -> Statistics {
         if let Some(open) = self.read().as_ref() {
-            let reported = match open.ring() {
+            let reported = match self.ring(open) {
                 Some(uring) => lock(uring).dropped(),
                 None => lock(&open.rx).dropped(),
             };
@@ -245,11 +235,12 @@ impl Bus {
     /// Readable when `recv` has a frame to return: the socket, or with
     /// io_uring the ring, readable while completions wait.
     pub fn fileno(&self) -> Result<RawFd, Error> {
-        Ok(self.lock()?.readable_fd())
+        let open = self.lock()?;
+        Ok(self.readable_fd(&open))
     }
 
     pub fn is_shut_down(&self) -> bool {
-        self.read().is_none()
+        self.shut_down.load(Ordering::Acquire)
     }
 
     /// Wakes every blocked call and closes the socket. Idempotent.
@@ -258,9 +249,32 @@ impl Bus {
         if let Some(open) = self.read().as_ref() {
             open.waker.wake();
         }
+        self.shut_down.store(true, Ordering::Release);
         // Woken waiters drop their read locks within one syscall.
-        let closed = self.open.write().unwrap_or_else(PoisonError::into_inner).take();
+        let closed = if self.inherited() {
+            // fork() copied the lock as it was: a thread of the parent's, one
+            // this process lacks, may hold it forever. The descriptors then
+            // close when this process ends.
+            self.open.try_write().ok().and_then(|mut open| open.take())
+        } else {
+            self.open.write().unwrap_or_else(PoisonError::into_inner).take()
+        };
         drop(closed);
+    }
+
+    /// Whether this process is a forked child of the one that opened the bus.
+    fn inherited(&self) -> bool {
+        self.generation != fork::generation()
+    }
+
+    /// The io_uring receive, in the process that set it up.
+    fn ring<'a>(&self, open: &'a Open) -> Option<&'a Mutex<Uring>> {
+        open.uring.as_deref().filter(|_| !self.inherited())
+    }
+
+    /// The descriptor that is readable when `recv` has something to return.
+    fn readable_fd(&self, open: &Open) -> RawFd {
+        self.ring(open).map_or_else(|| open.socket.as_raw_fd(), |uring| lock(uring).fd())
     }
 
     /// One receive attempt, then (if nothing was queued) one wait of `slice`
@@ -273,7 +287,7 @@ impl Bus {
         if slice.is_zero() {
             return Ok(None);
         }
-        match self.wait(&open, open.readable_fd(), libc::POLLIN, slice)? {
+        match self.wait(&open, self.readable_fd(&open), libc::POLLIN, slice)? {
             Wait::Ready => self.take(&open, 1),
             _ => Ok(None),
         }
@@ -282,7 +296,7 @@ impl Bus {
     /// The next frame, reading up to `want` (the caller takes that many) with
     /// one syscall when none is buffered.
     fn take(&self, open: &Open, want: usize) -> Result<Option<Received>, Error> {
-        let received = match open.ring() {
+        let received = match self.ring(open) {
             Some(uring) => lock(uring).pop().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?,
             None => {
                 let mut rx = lock(&open.rx);
@@ -345,7 +359,7 @@ impl Bus {
     /// The open socket, or the error for a bus that was shut down.
     fn lock(&self) -> Result<OpenGuard<'_>, Error> {
         let guard = self.read();
-        if guard.is_none() {
+        if guard.is_none() || self.is_shut_down() {
             return Err(self.closed());
         }
         Ok(OpenGuard(guard))

@@ -524,6 +524,37 @@ def test_a_child_shutting_down_its_copy_leaves_the_parents_bus_open(
     assert got is not None and seq_of(got) == 7
 
 
+def test_a_child_shuts_down_a_bus_another_parent_thread_was_blocked_on(
+    make_bus: BusFactory, backend: str
+) -> None:
+    """fork() copies a lock as it is: held by the parent's thread blocked in
+    recv, a thread the child does not have. Shutting down (or dropping) the
+    inherited bus in the child must still end at once, not wait on it."""
+    rx = make_bus("vcan1")
+
+    def receive() -> None:
+        with contextlib.suppress(CanOperationError):  # the shutdown below
+            rx.recv(None)
+
+    blocked = threading.Thread(target=receive, daemon=True)
+    with watchdog(rx):
+        blocked.start()
+        time.sleep(0.2)  # the thread is in recv's wait
+
+        def child() -> float:
+            start = time.monotonic()
+            rx.shutdown()
+            with contextlib.suppress(CanOperationError):
+                rx.recv(0.0)
+            return time.monotonic() - start
+
+        took = in_child(child)
+        assert took < WAKE_BOUND, f"{backend}: the child's shutdown took {took:.2f} s"
+        assert rx.recv(0.1) is None, "the parent's bus is still open"
+        rx.shutdown()
+    join_all([blocked])
+
+
 # -- 4. many file descriptors ----------------------------------------------------
 
 
