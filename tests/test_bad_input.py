@@ -101,8 +101,6 @@ class Row(NamedTuple):
     error: type[BaseException]
     text: str | re.Pattern[str]
     axes: tuple[str, ...]
-    #: Variants (an implementation or backend name) where the row fails today.
-    known_bug: tuple[str, str] | None = None
 
 
 def message(id: str, kwargs: dict[str, Any], error: type[BaseException], text: str) -> Row:
@@ -181,14 +179,12 @@ TABLE: list[Row] = [
         "arbitration_id 0x20000000 is out of range for an extended (29-bit) ID: "
         "must be in 0x0..0x1fffffff",
     ),
-    Row(
+    message(
         "id-2**64",
-        lambda c: c.Message(arbitration_id=2**64),
+        {"arbitration_id": 2**64},
         ValueError,
         "arbitration_id 0x10000000000000000 is out of range for an extended (29-bit) ID: "
         "must be in 0x0..0x1fffffff",
-        MESSAGE,
-        ("native", "the Rust Message names a saturated ID, 0x7fffffffffffffff"),
     ),
     message(
         "id-standard-0x800",
@@ -272,14 +268,12 @@ TABLE: list[Row] = [
         ValueError,
         "dlc 9 contradicts the 8 data bytes: leave dlc=None or set it to 8",
     ),
-    Row(
+    message(
         "dlc-2**64",
-        lambda c: c.Message(dlc=2**64),
+        {"dlc": 2**64},
         ValueError,
         "dlc 18446744073709551616 contradicts the 0 data bytes: leave dlc=None or set it to 0 "
         "(9..15 are allowed only with 8 data bytes)",
-        MESSAGE,
-        ("native", "the Rust Message names a saturated dlc, 9223372036854775807"),
     ),
     message(
         "remote-dlc-9",
@@ -813,10 +807,7 @@ def cases() -> Iterator[Any]:
             variants = [(backend, impl) for backend, _ in variants for impl in MESSAGES]
         for backend, impl in variants:
             names = [name for name in (backend, impl) if name]
-            marks = []
-            if row.known_bug and row.known_bug[0] in names:
-                marks.append(pytest.mark.xfail(reason=row.known_bug[1], strict=True))
-            yield pytest.param(row, backend, impl, id="-".join([row.id, *names]), marks=marks)
+            yield pytest.param(row, backend, impl, id="-".join([row.id, *names]))
 
 
 @contextlib.contextmanager

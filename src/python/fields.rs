@@ -80,7 +80,10 @@ impl<'py> Fields<'py> {
             error_state_indicator: flag(11, false)?,
             ..fields
         };
-        fields.check(py)?;
+        fields.check(py).map_err(|error| {
+            let worded = clamped(values).then(|| worded_by_python(py, values)).flatten();
+            worded.unwrap_or(error)
+        })?;
         Ok(fields)
     }
 
@@ -201,6 +204,27 @@ fn parse_timestamp(value: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
         Some(v) if v.is_instance_of::<PyInt>() => Ok(v.extract().unwrap_or(f64::INFINITY)),
         Some(v) => Err(wrong_type("timestamp must be a number of seconds", v)),
     }
+}
+
+/// Whether an int field was beyond i64, and so clamped by [`parse_int`].
+fn clamped(values: &Values<'_>) -> bool {
+    let beyond = |v: &Option<Bound<'_, PyAny>>| {
+        v.as_ref().is_some_and(|v| v.is_instance_of::<PyInt>() && v.extract::<i64>().is_err())
+    };
+    beyond(&values[1]) || beyond(&values[6])
+}
+
+/// The error that the pure-Python Message gives for `values`: it keeps ints
+/// as given, so its message shows a clamped one as the caller wrote it.
+fn worded_by_python(py: Python<'_>, values: &Values<'_>) -> Option<PyErr> {
+    let kwargs = PyDict::new(py);
+    for (name, value) in NAMES.iter().zip(values) {
+        if let Some(value) = value {
+            kwargs.set_item(name, value).ok()?;
+        }
+    }
+    let message = py.import("ferrocan._message").and_then(|m| m.getattr("Message")).ok()?;
+    message.call((), Some(&kwargs)).err()
 }
 
 /// An int (clamped to i64, which is still out of every CAN range), `None`
