@@ -511,6 +511,48 @@ TABLE: list[Row] = [
         BUS_MESSAGE,
     ),
     Row(
+        "channel-empty-send-with-empty-msg-channel",
+        lambda c: c.bus("").send(c.Message(arbitration_id=1, channel="")),
+        ValueError,
+        ALL,
+        BUS_MESSAGE,
+    ),
+    Row(
+        "keyword-fd-str",
+        lambda c: c.bus(fd="yes"),
+        TypeError,
+        "fd must be True or False, got 'yes'",
+        BUS,
+    ),
+    Row(
+        "keyword-receive_own_messages-2",
+        lambda c: c.bus(receive_own_messages=2),
+        TypeError,
+        "receive_own_messages must be True or False, got 2",
+        BUS,
+    ),
+    Row(
+        "keyword-local_loopback-None",
+        lambda c: c.bus(local_loopback=None),
+        TypeError,
+        "local_loopback must be True or False, got None",
+        BUS,
+    ),
+    Row(
+        "keyword-ignore_rx_error_frames-float",
+        lambda c: c.bus(ignore_rx_error_frames=1.0),
+        TypeError,
+        "ignore_rx_error_frames must be True or False, got 1.0",
+        BUS,
+    ),
+    Row(
+        "keyword-io_uring-str",
+        lambda c: c.bus(io_uring="no"),
+        TypeError,
+        "io_uring must be True or False, got 'no'",
+        BUS,
+    ),
+    Row(
         "channel-empty-send_periodic",
         lambda c: c.bus("").send_periodic(c.Message(arbitration_id=1), 0.1),
         ValueError,
@@ -820,7 +862,7 @@ def bus_factory(backend: str, opened: list[ferrocan.Bus]) -> Iterator[BusFactory
     buses: list[ferrocan.Bus] = []
 
     def make(channel: Any = "vcan0", **kwargs: Any) -> ferrocan.Bus:
-        bus = ferrocan.Bus(channel, backend=name, **options, **kwargs)
+        bus = ferrocan.Bus(channel, backend=name, **{**options, **kwargs})
         buses.append(bus)
         if channel == "vcan0":
             opened.append(bus)

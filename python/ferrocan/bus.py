@@ -107,11 +107,11 @@ class Bus:
         _check_timestamping(timestamping)
         self._socket = _backend.socket_class(self.backend)(
             self.channel,
-            fd=fd,
-            receive_own_messages=receive_own_messages,
-            local_loopback=local_loopback,
-            error_frames=not ignore_rx_error_frames,
-            io_uring=self.backend == "native" if io_uring is None else io_uring,
+            fd=_flag("fd", fd),
+            receive_own_messages=_flag("receive_own_messages", receive_own_messages),
+            local_loopback=_flag("local_loopback", local_loopback),
+            error_frames=not _flag("ignore_rx_error_frames", ignore_rx_error_frames),
+            io_uring=self.backend == "native" if io_uring is None else _flag("io_uring", io_uring),
             receive_buffer_size=receive_buffer_size,
             timestamping=timestamping,
         )
@@ -321,6 +321,13 @@ def _warn_if_capped(requested: int | None, granted: int) -> None:
         RuntimeWarning,
         stacklevel=3,
     )
+
+
+def _flag(name: str, value: object) -> bool:
+    """A yes/no keyword: a bool, or 0 or 1 as python-can's truth tests take them."""
+    if isinstance(value, int) and value in (0, 1):  # bool is an int
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def _destination(msg: Message) -> str:

@@ -34,7 +34,7 @@ impl Interfaces {
     /// The index of the interface `msg.channel` names.
     pub fn destination(msg: &Bound<'_, PyAny>) -> PyResult<u32> {
         let channel = msg.getattr("channel")?;
-        let Ok(name) = channel.extract::<String>() else {
+        let Some(name) = channel.extract::<String>().ok().filter(|name| !name.is_empty()) else {
             return Err(PyValueError::new_err(
                 "a bus on every interface (channel='') sends a message only where msg.channel \
                  names the interface, e.g. msg.channel = 'can0'",

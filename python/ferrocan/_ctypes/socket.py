@@ -342,7 +342,7 @@ class CtypesSocket:
         if self._interfaces is None:
             return self.channel
         channel = msg.channel
-        if not isinstance(channel, str):
+        if not isinstance(channel, str) or not channel:
             raise errors.no_interface_to_send()
         self._interfaces.address(channel)
         return channel
