@@ -833,6 +833,13 @@ TABLE: list[Row] = [
         "[Error Code 19]\n",
         ONCE,
     ),
+    Row(
+        "cli-send-empty-interface",
+        lambda c: cli("send", "", "123#00"),
+        ExitStatus,
+        re.compile(r"exit status 2: .*argument IFACE: must name one interface, such as vcan0\n$"),
+        ONCE,
+    ),
 ]
 
 MESSAGES: dict[str, Any] = {"native": NativeMessage, "pure": PureMessage}

@@ -29,6 +29,13 @@ def add_command(
     return parser
 
 
+def interface(text: str) -> str:
+    """One interface to send on: a name, not the empty name of every interface."""
+    if not text:
+        raise argparse.ArgumentTypeError("must name one interface, such as vcan0")
+    return text
+
+
 def count(text: str) -> int:
     """A number of frames, loops or milliseconds: a whole number, at least 1."""
     try:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from ferrocan.bus import Bus
 from ferrocan.cansend import CAN_EFF_MASK, CAN_MAX_DLEN, CAN_SFF_MASK, CANFD_MAX_DLEN
-from ferrocan.cli._args import add_command, count, milliseconds
+from ferrocan.cli._args import add_command, count, interface, milliseconds
 from ferrocan.message import Message
 
 if TYPE_CHECKING:
@@ -50,7 +50,9 @@ _HEX_DIGITS = frozenset(string.hexdigits)
 
 def register(commands: Commands) -> None:
     parser = add_command(commands, "gen", __doc__, run)
-    parser.add_argument("interface", metavar="IFACE", help="the CAN interface, such as vcan0")
+    parser.add_argument(
+        "interface", metavar="IFACE", type=interface, help="the CAN interface, such as vcan0"
+    )
     parser.add_argument(
         "-g",
         dest="gap",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ferrocan.bus import Bus
 from ferrocan.cansend import parse_frame
-from ferrocan.cli._args import add_command
+from ferrocan.cli._args import add_command, interface
 
 if TYPE_CHECKING:
     from ferrocan.cli._args import Commands
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 def register(commands: Commands) -> None:
     parser = add_command(commands, "send", __doc__, run)
-    parser.add_argument("interface", metavar="IFACE", help="the CAN interface, such as vcan0")
+    parser.add_argument(
+        "interface", metavar="IFACE", type=interface, help="the CAN interface, such as vcan0"
+    )
     parser.add_argument("frame", metavar="FRAME", help="the frame, such as 123#DEADBEEF")
 
 
