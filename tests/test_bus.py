@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
+import struct
 import threading
 import time
 
@@ -42,6 +44,21 @@ def test_classic_frames_arrive_equal(make_bus: BusFactory, msg: Message) -> None
     got = roundtrip(make_bus, msg)
     assert got.equals(msg, timestamp_delta=None, check_channel=False, check_direction=False)
     assert got.channel == "vcan0"
+
+
+def test_a_remote_frame_with_len8_dlc_arrives_as_its_length(make_bus: BusFactory) -> None:
+    """A peer may set len8_dlc on a remote frame requesting 8 bytes; a remote
+    frame's dlc is its requested length, which must stay sendable (0..8).
+    (cargo fuzz's frame_decode found this.)"""
+    rx = make_bus()
+    with socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW) as peer:
+        peer.bind(("vcan0",))
+        # struct can_frame: can_id, len, __pad, __res0, len8_dlc, data[8]
+        peer.send(struct.pack("=IBBBB8x", 0x123 | socket.CAN_RTR_FLAG, 8, 0, 0, 13))
+    got = rx.recv(RECV_TIMEOUT)
+    assert got is not None and got.is_remote_frame
+    assert got.dlc == 8
+    make_bus().send(got)
 
 
 @pytest.mark.parametrize("size", [0, 8, 12, 64])

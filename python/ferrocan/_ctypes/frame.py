@@ -112,7 +112,7 @@ def decode(
         esi = bool(flags & CANFD_ESI)
     else:
         brs = esi = False
-        if length == 8 and 9 <= len8_dlc <= 15:
+        if not remote and length == 8 and 9 <= len8_dlc <= 15:
             dlc = len8_dlc
     # Error frames carry their class bits above the standard ID range.
     mask = CAN_EFF_MASK if can_id & (CAN_EFF_FLAG | CAN_ERR_FLAG) else CAN_SFF_MASK
