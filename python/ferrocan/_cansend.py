@@ -6,6 +6,18 @@ from __future__ import annotations
 
 import string
 
+from ferrocan._can_h import (
+    CAN_EFF_FLAG,
+    CAN_EFF_MASK,
+    CAN_ERR_FLAG,
+    CAN_MAX_DLEN,
+    CAN_RTR_FLAG,
+    CAN_SFF_MASK,
+    CANFD_BRS,
+    CANFD_ESI,
+    CANFD_FDF,
+    CANFD_MAX_DLEN,
+)
 from ferrocan.message import Message
 
 __all__ = [
@@ -19,17 +31,6 @@ __all__ = [
     "parse_frame",
 ]
 
-CAN_EFF_FLAG = 0x80000000
-CAN_RTR_FLAG = 0x40000000
-CAN_ERR_FLAG = 0x20000000
-CAN_EFF_MASK = 0x1FFFFFFF
-CAN_SFF_MASK = 0x7FF
-CANFD_BRS = 0x01
-CANFD_ESI = 0x02
-#: Set by the kernel in every CAN FD frame it delivers; candump prints it.
-CANFD_FDF = 0x04
-CAN_MAX_DLEN = 8
-CANFD_MAX_DLEN = 64
 
 _HEX_DIGITS = frozenset(string.hexdigits)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-CAN_EFF_FLAG = 0x80000000
+from ferrocan._can_h import CAN_EFF_FLAG
+
 #: The kernel's limit on filters per socket (CAN_RAW_FILTER_MAX).
 MAX_FILTERS = 512
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from enum import Enum, IntEnum, IntFlag
 from typing import Protocol, TypeVar
 
+from ferrocan._can_h import CAN_ERR_MASK
+
 __all__ = [
     "BusState",
     "ControllerStatus",
@@ -26,8 +28,6 @@ __all__ = [
     "next_state",
 ]
 
-#: Every bit an error class may use (CAN_ERR_MASK).
-CAN_ERR_MASK = 0x1FFFFFFF
 
 #: ISO 11898-1: a node whose TX or RX error counter reaches this is error-passive.
 CAN_ERROR_PASSIVE_THRESHOLD = 128

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ferrocan._can_h import CANFD_MTU
 from ferrocan.exceptions import CanInterfaceNotImplementedError
 
 __all__ = [
@@ -32,9 +33,6 @@ __all__ = [
     "show",
     "up",
 ]
-
-#: The MTU of an interface that carries CAN FD frames.
-CANFD_MTU = 72
 
 
 @dataclass(frozen=True)

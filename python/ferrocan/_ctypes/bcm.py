@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ferrocan._can_h import CANFD_MTU
 from ferrocan._ctypes import errors, frame, libc
 from ferrocan._ctypes.socket import _interface_index
 from ferrocan.exceptions import CanOperationError
@@ -119,7 +120,7 @@ def _kind(frames: list[bytes]) -> int:
         raise ValueError("a periodic task needs at least one message")
     if any(len(data) != len(frames[0]) for data in frames):
         raise ValueError("the messages of a periodic task must be all CAN FD or all classic")
-    return CAN_FD_FRAME if len(frames[0]) == frame.CANFD_MTU else 0
+    return CAN_FD_FRAME if len(frames[0]) == CANFD_MTU else 0
 
 
 def _timing(period: float, count: int | None) -> tuple[int, int, int, int, int]:

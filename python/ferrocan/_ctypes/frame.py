@@ -18,19 +18,18 @@ import operator
 import struct
 from typing import Any, Callable, TypeVar
 
+from ferrocan._can_h import (
+    CAN_EFF_FLAG,
+    CAN_EFF_MASK,
+    CAN_ERR_FLAG,
+    CAN_RTR_FLAG,
+    CAN_SFF_MASK,
+    CANFD_BRS,
+    CANFD_ESI,
+    CANFD_FDF,
+    CANFD_MTU,
+)
 from ferrocan._message import check_fields
-
-CAN_MTU = 16
-CANFD_MTU = 72
-
-CAN_EFF_FLAG = 0x80000000
-CAN_RTR_FLAG = 0x40000000
-CAN_ERR_FLAG = 0x20000000
-CAN_EFF_MASK = 0x1FFFFFFF
-CAN_SFF_MASK = 0x7FF
-CANFD_BRS = 0x01
-CANFD_ESI = 0x02
-CANFD_FDF = 0x04
 
 _HEADER = struct.Struct("=IBBxB")
 # "8s"/"64s" pad the data with zeros up to the frame's full size.

@@ -35,8 +35,6 @@ SCM_TIMESTAMPING = SO_TIMESTAMPING
 SO_MEMINFO = 55
 #: Index of the drop count in SO_MEMINFO's array of u32 (SK_MEMINFO_DROPS).
 SK_MEMINFO_DROPS = 8
-#: Every error class (CAN_ERR_MASK), for CAN_RAW_ERR_FILTER.
-CAN_ERR_MASK = 0x1FFFFFFF
 MSG_DONTROUTE = 0x4
 MSG_DONTWAIT = 0x40
 #: Longest interface name with its NUL (<net/if.h>).

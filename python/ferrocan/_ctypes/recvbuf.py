@@ -5,8 +5,8 @@ from __future__ import annotations
 import ctypes
 import struct
 
+from ferrocan._can_h import CANFD_MTU
 from ferrocan._ctypes import libc
-from ferrocan._ctypes.frame import CANFD_MTU
 
 # Each frame comes with one cmsg holding its timestamp: a cmsghdr (size_t
 # cmsg_len; int cmsg_level, cmsg_type) and, aligned to sizeof(size_t) as "@"

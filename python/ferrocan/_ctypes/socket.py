@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast
 
+from ferrocan._can_h import CAN_ERR_MASK, CANFD_MTU
 from ferrocan._ctypes import errors, ethtool, frame, libc
 from ferrocan._ctypes.interfaces import ADDRESS_SIZE, Interfaces
 from ferrocan._ctypes.recvbuf import RecvBuffers
@@ -332,7 +333,7 @@ class CtypesSocket:
         """The frame for ``msg``, and the interface it goes to."""
         data = frame.encode(msg)
         channel = self._destination(msg)
-        if len(data) == frame.CANFD_MTU and not self._fd_frames:
+        if len(data) == CANFD_MTU and not self._fd_frames:
             raise errors.fd_not_enabled(channel)
         return data, channel
 
@@ -455,7 +456,7 @@ def _socket_options(
     if fd:
         options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_FD_FRAMES, 1))
     if error_frames:
-        options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_ERR_FILTER, libc.CAN_ERR_MASK))
+        options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_ERR_FILTER, CAN_ERR_MASK))
     return options
 
 

@@ -10,14 +10,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
+from ferrocan._can_h import CAN_INV_FILTER
 from ferrocan.bus import Bus
 from ferrocan.cansend import CAN_EFF_FLAG, CAN_ERR_FLAG
 from ferrocan.message import Message
 
 #: candump's name for every CAN interface at once.
 ANY = "any"
-#: The kernel inverts a filter whose can_id has this bit.
-CAN_INV_FILTER = 0x20000000
 #: Frames taken from a bus per call.
 BATCH = 256
 
