@@ -156,6 +156,20 @@ def test_format_frame(formats: Formats, msg: Message, text: str) -> None:
     assert formats.format_frame(msg) == text
 
 
+def test_format_frame_refuses_what_is_no_message(formats: Formats) -> None:
+    expected = "format_frame() expects a ferrocan.Message or a can.Message, got int"
+    with pytest.raises(TypeError) as raised:
+        formats.format_frame(5)  # type: ignore[arg-type]
+    assert str(raised.value) == expected
+
+
+def test_format_frame_checks_a_message_changed_after_construction(formats: Formats) -> None:
+    msg = Message(arbitration_id=0x123, is_extended_id=False)
+    msg.arbitration_id = -1
+    with pytest.raises(ValueError, match=r"arbitration_id -0x1 is out of range"):
+        formats.format_frame(msg)
+
+
 @st.composite
 def messages(draw: st.DrawFn) -> Message:
     """Any frame cansend's syntax can carry."""

@@ -18,6 +18,7 @@ from ferrocan._can_h import (
     CANFD_FDF,
     CANFD_MAX_DLEN,
 )
+from ferrocan._message import checked_fields
 from ferrocan.message import Message
 
 __all__ = [
@@ -55,6 +56,7 @@ def parse_frame(text: str) -> Message:
 
 def format_frame(msg: Message) -> str:
     """``msg`` in cansend syntax, exactly as ``candump -L`` prints it."""
+    checked_fields(msg, "format_frame()")
     data = msg.data.hex().upper()
     if msg.is_error_frame:
         return f"{CAN_ERR_FLAG | msg.arbitration_id:08X}#{data}"

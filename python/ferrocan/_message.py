@@ -13,12 +13,22 @@ native ``Message``, which calls them, so both present messages identically.
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 from collections.abc import Iterable
 from copy import deepcopy
 from typing import Any, TypeVar, Union
 
-__all__ = ["CanData", "Channel", "Message", "check_fields", "equals", "format_repr", "format_str"]
+__all__ = [
+    "CanData",
+    "Channel",
+    "Message",
+    "check_fields",
+    "checked_fields",
+    "equals",
+    "format_repr",
+    "format_str",
+]
 
 #: What ``data`` accepts: a bytes-like object or an iterable of ints in 0..255.
 CanData = Union[bytes, bytearray, memoryview, Iterable[int]]
@@ -45,6 +55,37 @@ class _DefaultTrue:
 
 
 _EXTENDED_DEFAULT: Any = _DefaultTrue()
+
+
+_attributes = operator.attrgetter(
+    "timestamp",
+    "arbitration_id",
+    "is_extended_id",
+    "is_remote_frame",
+    "is_error_frame",
+    "channel",
+    "dlc",
+    "data",
+    "is_fd",
+    "is_rx",
+    "bitrate_switch",
+    "error_state_indicator",
+)
+
+
+def checked_fields(
+    msg: Any, caller: str
+) -> tuple[tuple[Any, ...], tuple[float, int, int, bytearray]]:
+    """The attributes of any message (of either implementation, or a
+    ``can.Message``) as they are now, and :func:`check_fields` of them;
+    ``caller`` names the function in the error for an object that is none."""
+    try:
+        fields = _attributes(msg)
+    except AttributeError:
+        raise TypeError(
+            f"{caller} expects a ferrocan.Message or a can.Message, got {type(msg).__name__}"
+        ) from None
+    return fields, check_fields(*fields)
 
 
 def check_fields(

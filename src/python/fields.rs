@@ -87,13 +87,14 @@ impl<'py> Fields<'py> {
         Ok(fields)
     }
 
-    /// Reads the fields of any object with python-can's message attributes.
-    pub fn from_attributes(message: &Bound<'py, PyAny>) -> PyResult<Self> {
+    /// Reads the fields of any object with python-can's message attributes;
+    /// `caller` names the function in the error for an object without them.
+    pub fn from_attributes(message: &Bound<'py, PyAny>, caller: &str) -> PyResult<Self> {
         let mut values: Values<'py> = Default::default();
         for (value, name) in values.iter_mut().zip(NAMES) {
-            let attribute = message
-                .getattr(name)
-                .map_err(|_| wrong_type("send() expects a ferrocan.Message or a can.Message", message))?;
+            let attribute = message.getattr(name).map_err(|_| {
+                wrong_type(&format!("{caller} expects a ferrocan.Message or a can.Message"), message)
+            })?;
             *value = Some(attribute);
         }
         Self::parse(message.py(), &values)

@@ -263,7 +263,7 @@ pub fn frame_of(msg: &Bound<'_, PyAny>) -> PyResult<Frame> {
     if let Ok(native) = msg.cast::<Message>() {
         return native.borrow().to_frame(msg.py());
     }
-    let fields = Fields::from_attributes(msg)?;
+    let fields = Fields::from_attributes(msg, "send()")?;
     // SAFETY: the spec lives only for Frame::new, which runs no Python code.
     Frame::new(&unsafe { fields.spec() }).map_err(|e| to_pyerr(e.into()))
 }

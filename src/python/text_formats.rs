@@ -19,7 +19,7 @@ pub fn parse_frame(py: Python<'_>, text: &str) -> PyResult<Message> {
 /// `msg` in cansend syntax, exactly as `candump -L` prints it.
 #[pyfunction]
 pub fn format_frame(msg: &Bound<'_, PyAny>) -> PyResult<String> {
-    let fields = Fields::from_attributes(msg)?;
+    let fields = Fields::from_attributes(msg, "format_frame()")?;
     // SAFETY: formatting runs no Python code while the spec is borrowed.
     Ok(cansend::format(&unsafe { fields.spec() }))
 }

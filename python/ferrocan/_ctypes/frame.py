@@ -14,7 +14,6 @@ and the kernel tells them apart by size alone: 16 bytes classic, 72 bytes FD.
 
 from __future__ import annotations
 
-import operator
 import struct
 from typing import Any, Callable, TypeVar
 
@@ -29,7 +28,7 @@ from ferrocan._can_h import (
     CANFD_FDF,
     CANFD_MTU,
 )
-from ferrocan._message import check_fields
+from ferrocan._message import checked_fields
 
 _HEADER = struct.Struct("=IBBxB")
 # "8s"/"64s" pad the data with zeros up to the frame's full size.
@@ -39,21 +38,6 @@ _FD = struct.Struct("=IBBxx64s")
 _FD_LENGTHS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64)
 #: The length a CAN FD frame must have to carry n bytes: the next DLC step.
 _FD_PADDED = tuple(min(n for n in _FD_LENGTHS if n >= size) for size in range(65))
-
-_message_fields = operator.attrgetter(
-    "timestamp",
-    "arbitration_id",
-    "is_extended_id",
-    "is_remote_frame",
-    "is_error_frame",
-    "channel",
-    "dlc",
-    "data",
-    "is_fd",
-    "is_rx",
-    "bitrate_switch",
-    "error_state_indicator",
-)
 
 _M = TypeVar("_M")
 
@@ -66,13 +50,7 @@ def encode(msg: Any) -> bytes:
     are validated as they are now, since they may have changed since the
     message was built.
     """
-    try:
-        fields = _message_fields(msg)
-    except AttributeError:
-        raise TypeError(
-            f"send() expects a ferrocan.Message or a can.Message, got {type(msg).__name__}"
-        ) from None
-    _, arbitration_id, dlc, data = check_fields(*fields)
+    fields, (_, arbitration_id, dlc, data) = checked_fields(msg, "send()")
     _, _, extended, remote, error, _, _, _, is_fd, _, brs, esi = fields
     can_id = arbitration_id
     if extended:
