@@ -65,8 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(prog: str, error: Exception, status: int) -> int:
-    print(f"{prog}: {error}", file=sys.stderr)
+    print(f"{prog}: {_describe(error)}", file=sys.stderr)
     return status
+
+
+def _describe(error: Exception) -> str:
+    """What went wrong, for a person: an OSError without Python's
+    ``[Errno N]``, naming its file if it has one."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return str(error)
 
 
 def _discard_stdout() -> None:
