@@ -8,7 +8,7 @@
 //!   (BRS=1, ESI=2, FDF=4), then the data
 //! * `20000040#0000000000000000`: CAN_ERR_FLAG in 8 digits, an error frame
 
-use std::fmt;
+use std::fmt::{self, Write};
 
 use socketcan::frame::{
     CANFD_BRS, CANFD_ESI, CANFD_FDF, CANFD_MAX_DLEN, CAN_EFF_FLAG, CAN_EFF_MASK, CAN_ERR_FLAG, CAN_MAX_DLEN,
@@ -121,7 +121,10 @@ pub fn parse(text: &str) -> Result<ParsedFrame, SyntaxError> {
 /// A valid frame in cansend syntax, exactly as `candump -L` prints it: FD
 /// flags include FDF, as the kernel delivers them.
 pub fn format(spec: &FrameSpec<'_>) -> String {
-    let data: String = spec.data.iter().map(|b| format!("{b:02X}")).collect();
+    let data = spec.data.iter().fold(String::with_capacity(2 * spec.data.len()), |mut hex, b| {
+        let _ = write!(hex, "{b:02X}"); // writing to a String cannot fail
+        hex
+    });
     if spec.error {
         return format!("{:08X}#{data}", i64::from(CAN_ERR_FLAG) | spec.id);
     }
