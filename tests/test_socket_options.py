@@ -144,6 +144,19 @@ def test_a_bus_on_every_interface_names_where_each_frame_came_from(
     assert got == {("vcan0", 0x100), ("vcan1", 0x101), ("vcan1", 0x102)}
 
 
+def test_a_bus_without_a_channel_is_on_every_interface(backend: str) -> None:
+    """As python-can's socketcan bus: no channel means every interface."""
+    name, _, mode = backend.partition("-")
+    with (
+        Bus(backend=name, io_uring=mode != "direct" and name == "native") as every,
+        Bus("vcan1", backend=name) as tx,
+    ):
+        assert every.channel == ""
+        tx.send(frame(0x105))
+        got = drain(every, 1)
+    assert [(m.channel, m.arbitration_id) for m in got] == [("vcan1", 0x105)]
+
+
 def test_a_bus_on_every_interface_sends_where_msg_channel_says(make_bus: BusFactory) -> None:
     every, on_vcan0, on_vcan1 = make_bus(""), make_bus("vcan0"), make_bus("vcan1")
     every.send(frame(0x200, "vcan1"))

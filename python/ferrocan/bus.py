@@ -57,9 +57,9 @@ class Bus:
     ``socketcan`` interface.
 
     :param channel: the interface name, such as ``'can0'`` or ``'vcan0'``;
-        ``''`` receives from every CAN interface (each message's ``channel``
-        says which) and sends each message on the interface its ``channel``
-        names.
+        ``''`` (the default, as in python-can) receives from every CAN
+        interface (each message's ``channel`` says which) and sends each
+        message on the interface its ``channel`` names.
     :param interface: ``None``, ``'socketcan'``, or the legacy
         ``'socketcan_native'``/``'socketcan_ctypes'`` (deprecated: use
         ``backend=``).
@@ -86,7 +86,7 @@ class Bus:
 
     def __init__(
         self,
-        channel: str | None = None,
+        channel: str = "",
         interface: str | None = None,
         *,
         backend: str | None = None,
