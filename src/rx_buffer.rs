@@ -205,3 +205,100 @@ fn parse_control(msg: &libc::msghdr) -> (Duration, Option<u32>) {
     }
     (timestamp, dropped)
 }
+
+#[cfg(test)]
+mod tests {
+    //! [`parse_control_bytes`] on ancillary data built here as the kernel
+    //! lays it out: vcan has no hardware clock, so SCM_TIMESTAMPING never
+    //! comes from a real socket in the tests.
+
+    use super::*;
+
+    /// One cmsg as the kernel writes it: header, payload, padding to
+    /// CMSG_SPACE.
+    fn cmsg(level: i32, kind: i32, payload: &[u8]) -> Vec<u8> {
+        // SAFETY: CMSG_LEN and CMSG_SPACE only compute sizes.
+        let (len, space) = unsafe {
+            (libc::CMSG_LEN(payload.len() as u32) as usize, libc::CMSG_SPACE(payload.len() as u32) as usize)
+        };
+        let header = size_of::<libc::cmsghdr>();
+        let mut bytes = vec![0u8; space];
+        bytes[..size_of::<usize>()].copy_from_slice(&len.to_ne_bytes());
+        bytes[size_of::<usize>()..size_of::<usize>() + 4].copy_from_slice(&level.to_ne_bytes());
+        bytes[size_of::<usize>() + 4..header].copy_from_slice(&kind.to_ne_bytes());
+        bytes[len - payload.len()..len].copy_from_slice(payload);
+        bytes
+    }
+
+    fn timespec(sec: i64, nsec: i64) -> Vec<u8> {
+        let ts = libc::timespec { tv_sec: sec as libc::time_t, tv_nsec: nsec as _ };
+        // SAFETY: a timespec is plain integers; its bytes are what the
+        // kernel copies out.
+        unsafe {
+            std::slice::from_raw_parts(
+                (&ts as *const libc::timespec).cast::<u8>(),
+                size_of::<libc::timespec>(),
+            )
+        }
+        .to_vec()
+    }
+
+    /// struct scm_timestamping: software, legacy (zero), raw hardware.
+    fn timestamping(software: (i64, i64), hardware: (i64, i64)) -> Vec<u8> {
+        [timespec(software.0, software.1), timespec(0, 0), timespec(hardware.0, hardware.1)].concat()
+    }
+
+    /// `bytes` in an 8-aligned control buffer, as [`Control`] is, parsed.
+    fn parse(bytes: &[u8]) -> (Duration, Option<u32>) {
+        assert!(bytes.len() <= CONTROL_BYTES, "{} bytes do not fit", bytes.len());
+        let mut control = Control([0; CONTROL_BYTES]);
+        control.0[..bytes.len()].copy_from_slice(bytes);
+        parse_control_bytes(&control.0[..bytes.len()])
+    }
+
+    const DROPPED: u32 = 0x1234_5678;
+
+    #[test]
+    fn software_stamp_from_scm_timestampns() {
+        let control = cmsg(libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS, &timespec(1_795_510_729, 732_943_123));
+        assert_eq!(parse(&control), (Duration::new(1_795_510_729, 732_943_123), None));
+    }
+
+    #[test]
+    fn hardware_stamp_is_the_raw_third_timespec_of_scm_timestamping() {
+        let control = cmsg(
+            libc::SOL_SOCKET,
+            libc::SCM_TIMESTAMPING,
+            &timestamping((1_795_510_729, 1), (4_242, 999_999_999)),
+        );
+        assert_eq!(parse(&control), (Duration::new(4_242, 999_999_999), None));
+    }
+
+    #[test]
+    fn drop_count_from_so_rxq_ovfl_after_either_stamp() {
+        let dropped = cmsg(libc::SOL_SOCKET, libc::SO_RXQ_OVFL, &DROPPED.to_ne_bytes());
+        let software = cmsg(libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS, &timespec(7, 8));
+        let hardware = cmsg(libc::SOL_SOCKET, libc::SCM_TIMESTAMPING, &timestamping((7, 8), (9, 10)));
+        // The room CONTROL_BYTES reserves holds the larger pair.
+        assert_eq!(
+            parse(&[hardware.clone(), dropped.clone()].concat()),
+            (Duration::new(9, 10), Some(DROPPED))
+        );
+        assert_eq!(
+            parse(&[software.clone(), dropped.clone()].concat()),
+            (Duration::new(7, 8), Some(DROPPED))
+        );
+        // The kernel writes the stamp first; the parser does not rely on it.
+        assert_eq!(parse(&[dropped.clone(), software].concat()), (Duration::new(7, 8), Some(DROPPED)));
+        assert_eq!(parse(&dropped), (Duration::ZERO, Some(DROPPED)));
+    }
+
+    #[test]
+    fn nothing_or_other_levels_give_no_stamp_and_no_count() {
+        assert_eq!(parse(&[]), (Duration::ZERO, None));
+        // SOL_CAN_RAW's level with the socket-level type numbers is not ours.
+        let other = cmsg(libc::SOL_CAN_RAW, libc::SCM_TIMESTAMPNS, &timespec(1, 2));
+        let other_count = cmsg(libc::SOL_CAN_RAW, libc::SO_RXQ_OVFL, &DROPPED.to_ne_bytes());
+        assert_eq!(parse(&[other, other_count].concat()), (Duration::ZERO, None));
+    }
+}
