@@ -6,6 +6,8 @@ timeouts, filters, CAN FD) on a Rust core, with a pure-Python fallback.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ferrocan import interface
 from ferrocan._backend import default_backend as _default_backend
 from ferrocan.bus import Bus, CanProtocol
@@ -39,12 +41,18 @@ __all__ = [
     "interface",
 ]
 
-#: The backend a ``Bus`` gets by default: ``"native"`` or ``"ctypes"``.
-backend: str = _default_backend()
+if TYPE_CHECKING:
+    #: The backend a ``Bus`` gets by default: ``"native"`` or ``"ctypes"``.
+    backend: str
 
 
 def __getattr__(name: str) -> str:
-    """``__version__``, looked up on first use: importlib.metadata is slow to import."""
+    """``backend``, read when asked for as ``Bus`` reads it, so that a bad
+    ``FERROCAN_BACKEND`` fails the ``Bus`` (or ``ferrocan.backend``) that
+    needs it, not ``import ferrocan``; and ``__version__``, looked up on
+    first use: importlib.metadata is slow to import."""
+    if name == "backend":
+        return _default_backend()
     if name != "__version__":
         raise AttributeError(f"module 'ferrocan' has no attribute {name!r}")
     from importlib import metadata

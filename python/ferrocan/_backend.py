@@ -10,7 +10,8 @@ Backends:
 * ``ctypes``: ``ferrocan._ctypes.socket.CtypesSocket``, pure Python over libc.
 
 The default is the best one available; ``FERROCAN_BACKEND=native|ctypes`` in
-the environment overrides it.
+the environment overrides it. It is read when a Bus needs it (or
+``ferrocan.backend`` is asked for), so a bad value fails there, not at import.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def default_backend() -> str:
     forced = os.environ.get("FERROCAN_BACKEND", "").strip().lower()
     if forced and forced not in BACKENDS:
         raise CanInterfaceNotImplementedError(
-            f"FERROCAN_BACKEND={forced!r} is not a backend; use 'native' or 'ctypes'"
+            f"FERROCAN_BACKEND={forced!r} is not a backend; use 'native' or 'ctypes', "
+            "or unset it for the best available"
         )
     return forced or ("native" if native_available() else "ctypes")
 
