@@ -192,6 +192,30 @@ def test_state_is_python_cans_and_read_only(make_can_bus: CanBusFactory) -> None
         bus.state = can.BusState.PASSIVE
 
 
+# error.h: the classes (can_id) and data[1]'s controller status
+CAN_ERR_CRTL, CAN_ERR_BUSOFF, CAN_ERR_RESTARTED = 0x004, 0x040, 0x100
+CAN_ERR_CRTL_TX_PASSIVE = 0x20
+
+
+def test_state_follows_received_error_frames(make_can_bus: CanBusFactory) -> None:
+    """Error frames injected on vcan0 (as a controller's driver sends them)
+    move ``state`` through python-can's values: PASSIVE, ERROR (bus off), and
+    ACTIVE again after a restart."""
+    injector, bus = make_can_bus(), make_can_bus()
+    assert bus.state is can.BusState.ACTIVE
+    steps = [
+        (CAN_ERR_CRTL, bytes([0, CAN_ERR_CRTL_TX_PASSIVE, 0, 0, 0, 0, 0, 0]), can.BusState.PASSIVE),
+        (CAN_ERR_BUSOFF, bytes(8), can.BusState.ERROR),
+        (CAN_ERR_RESTARTED, bytes(8), can.BusState.ACTIVE),
+    ]
+    for classes, data, expected in steps:
+        injector.send(can.Message(is_error_frame=True, arbitration_id=classes, data=data))
+        received = bus.recv(TIMEOUT)
+        assert received is not None, f"error frame {classes:#x} did not arrive"
+        assert received.is_error_frame and received.arbitration_id == classes
+        assert bus.state is expected, f"after error frame {classes:#x}"
+
+
 def test_filters_are_applied_in_the_kernel(make_can_bus: CanBusFactory) -> None:
     tx = make_can_bus()
     rx = make_can_bus(can_filters=[{"can_id": 0x100, "can_mask": 0x7F0, "extended": False}])
