@@ -1,0 +1,85 @@
+"""What recv(0.0) on an empty bus costs, counted by strace: at most one
+non-blocking syscall, never a poll followed by a read. The native backend
+with io_uring makes none (it pops the completion ring in memory); without
+io_uring it makes one recvmmsg, and the ctypes backend one recvmsg.
+
+Each count is the difference between a loop of N calls and a loop of none in
+the same process, each measured between two marker writes, so whatever the
+interpreter or the bus does outside the loop cannot be mistaken for the cost
+of recv."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+CALLS = 200
+
+CHILD = """
+import os, sys, ferrocan
+backend = sys.argv[1]
+name, _, mode = backend.partition("-")
+options = {"io_uring": False} if mode == "direct" else {}
+bus = ferrocan.Bus("vcan0", backend=name, **options)
+assert (", io_uring" in bus.channel_info) == (backend == "native"), bus.channel_info
+marker = os.open(os.devnull, os.O_WRONLY)
+for calls in map(int, sys.argv[2:]):
+    os.write(marker, b"ferrocan-begin")
+    for _ in range(calls):
+        if bus.recv(0.0) is not None:
+            raise SystemExit("vcan0 was not quiet")
+    os.write(marker, b"ferrocan-end")
+bus.shutdown()
+"""
+
+#: "1234  recvmmsg(3, ..." as strace -f writes it; "<... resumed>" lines
+#: continue a call already counted.
+SYSCALL = re.compile(r"^\d+\s+([a-z0-9_]+)\(")
+
+WAITS = {"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2"}
+
+
+def syscalls_in_loops(backend: str, loops: list[int], trace: Path) -> list[Counter[str]]:
+    """The syscalls, by name, that each loop of recv(0.0) calls made."""
+    command = [sys.executable, "-c", CHILD, backend, *map(str, loops)]
+    subprocess.run(
+        ["strace", "-f", "-o", str(trace), *command], check=True, timeout=60, capture_output=True
+    )
+    counts: list[Counter[str]] = []
+    inside = False
+    for line in trace.read_text().splitlines():
+        if '"ferrocan-begin"' in line:
+            assert not inside, "two beginnings without an end"
+            counts.append(Counter())
+            inside = True
+        elif '"ferrocan-end"' in line:
+            assert inside, "an end without a beginning"
+            inside = False
+        elif inside and (match := SYSCALL.match(line)):
+            counts[-1][match.group(1)] += 1
+    assert len(counts) == len(loops) and not inside, f"the trace of {backend} lacks markers"
+    return counts
+
+
+EXPECTED = {
+    "native": {},
+    "native-direct": {"recvmmsg": CALLS},
+    "ctypes": {"recvmsg": CALLS},
+}
+
+
+@pytest.mark.parametrize("backend", list(EXPECTED))
+def test_an_empty_recv_with_zero_timeout_costs_one_syscall_at_most(
+    backend: str, tmp_path: Path
+) -> None:
+    baseline, loaded = syscalls_in_loops(backend, [0, CALLS], tmp_path / "trace.txt")
+    difference = dict(loaded - baseline)
+    assert difference == EXPECTED[backend], (
+        f"{CALLS} recv(0.0) calls on the {backend} backend made {difference}"
+    )
+    assert not WAITS & set(loaded), f"recv(0.0) waited before reading: {loaded}"
