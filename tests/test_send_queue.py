@@ -83,3 +83,46 @@ def test_ctrl_c_interrupts_a_send_waiting_for_room(
     with pytest.raises(KeyboardInterrupt):
         bus.send(FRAME)
     assert time.monotonic() - start < 0.2 + 0.1 + 0.1
+
+
+def test_a_timed_send_batch_returns_how_many_the_queue_took(
+    make_bus: BusFactory, slow_vcan: Callable[..., str]
+) -> None:
+    """The queue has room for about 160 of 200 frames at once, and drains 12
+    more in 0.2 s. send_batch with timeout 0 takes what fits; with 0.2 s on a
+    full queue it keeps offering frames until the timeout, then says how many
+    went. The receiver proves the counts: exactly those frames, in order."""
+    channel = slow_vcan(limit="1000")
+    tx, rx = make_bus(channel), make_bus(channel)
+    frames = [Message(arbitration_id=i, is_extended_id=False, data=b"\x01") for i in range(200)]
+    start = time.monotonic()
+    at_once = tx.send_batch(frames, timeout=0.0)
+    assert time.monotonic() - start < 0.2
+    assert 0 < at_once < len(frames)
+    start = time.monotonic()
+    later = tx.send_batch(frames[at_once:], timeout=0.2)
+    waited = time.monotonic() - start
+    assert 0 < later < len(frames) - at_once, "the full queue's room was not waited for"
+    assert 0.2 <= waited < 0.2 + 0.5
+    got = []
+    for _ in range(at_once + later + 1):  # the queue drains at 62 frames/s
+        msg = rx.recv(1.0)
+        if msg is None:
+            break
+        got.append(msg.arbitration_id)
+    assert got == list(range(at_once + later))
+
+
+def test_a_send_batch_the_queue_takes_none_of_raises_buffer_full(
+    make_bus: BusFactory, slow_vcan: Callable[..., str]
+) -> None:
+    bus = make_bus(slow_vcan(limit="1"))
+    start = time.monotonic()
+    with pytest.raises(CanOperationError) as raised:
+        bus.send_batch([FRAME] * 200, timeout=0.2)
+    waited = time.monotonic() - start
+    assert raised.value.error_code == errno.ENOBUFS
+    assert str(raised.value) == (
+        "transmit buffer full on 'vcanq': the frame was not taken within 0.2 s [Error Code 105]"
+    )
+    assert 0.2 <= waited < 0.2 + 0.5
