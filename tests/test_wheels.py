@@ -15,6 +15,7 @@ real interpreter, not a pyenv shim); the test's own pip installs into it with
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -35,6 +36,8 @@ DIST = ROOT / "dist"
 SOURCE = ROOT / "python" / "ferrocan"
 TIMEOUT = 120.0  # seconds per subprocess; pip takes a few inside UML
 BUILD_HINT = "run tools/build-wheels (tools/test does it before pytest)"
+#: What the extension is compiled from, besides src/**/*.rs.
+RUST_BUILD_FILES = ("Cargo.toml", "Cargo.lock", "pyproject.toml")
 PIP_INSTALL = ("--isolated", "install", "--no-index", "--no-compile", "--disable-pip-version-check")
 
 # Runs inside each venv: what got installed, and a vcan0 round trip on the
@@ -87,8 +90,32 @@ def stale_files(pure: Path) -> list[str]:
     return sorted(n for n in source.keys() | built.keys() if source.get(n) != built.get(n))
 
 
-@pytest.fixture(scope="module")
-def wheels() -> Wheels:
+def newer_rust_sources(native: Path) -> list[str]:
+    """Files the extension is compiled from, changed after the native wheel
+    was built (by modification time: a compiled wheel cannot be compared)."""
+    built = native.stat().st_mtime
+    sources = [*(ROOT / "src").rglob("*.rs"), *(ROOT / name for name in RUST_BUILD_FILES)]
+    return sorted(
+        str(path.relative_to(ROOT))
+        for path in sources
+        if path.is_file() and path.stat().st_mtime > built
+    )
+
+
+def listing(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+@functools.cache
+def built_wheels() -> Wheels:
+    """dist/'s two wheels, once checked to be built from these sources.
+
+    Called in each test's body, not as a fixture, so that missing or stale
+    wheels fail the tests with what to run (a fixture's failure is reported
+    as an error at setup). Only a success is cached; building here instead
+    would be slow inside UML and would race a tools/build-wheels in progress.
+    """
     version = cargo_version()
     native = sorted(DIST.glob(f"ferrocan-{version}-cp39-abi3-*.whl"))
     pure = DIST / f"ferrocan-{version}-py3-none-any.whl"
@@ -99,10 +126,15 @@ def wheels() -> Wheels:
             f"(found: {found}): {BUILD_HINT}",
             pytrace=False,
         )
-    stale = stale_files(pure)
-    if stale:
+    problems = []
+    if stale := stale_files(pure):
+        problems.append(f"{len(stale)} files of python/ferrocan differ: {listing(stale)}")
+    if newer := newer_rust_sources(native[0]):
+        problems.append(f"changed since the native wheel was built: {listing(newer)}")
+    if problems:
         pytest.fail(
-            f"dist/ is older than python/ferrocan ({', '.join(stale)}): {BUILD_HINT}", pytrace=False
+            f"dist/ is older than python/ferrocan or src ({'; '.join(problems)}): {BUILD_HINT}",
+            pytrace=False,
         )
     return Wheels(version, native[0], pure)
 
@@ -122,13 +154,15 @@ def wheel_field(wheel: Path, version: str, name: str) -> list[str]:
     return field(read(wheel, version, "WHEEL"), name)
 
 
-def test_pure_wheel_has_the_native_wheels_metadata(wheels: Wheels) -> None:
+def test_pure_wheel_has_the_native_wheels_metadata() -> None:
+    wheels = built_wheels()
     metadata = read(wheels.pure, wheels.version, "METADATA")
     assert metadata == read(wheels.native, wheels.version, "METADATA")
     assert f"\nVersion: {wheels.version}\n" in metadata
 
 
-def test_wheel_tags(wheels: Wheels) -> None:
+def test_wheel_tags() -> None:
+    wheels = built_wheels()
     native_tags = wheel_field(wheels.native, wheels.version, "Tag")
     arch = platform.machine()
     assert sorted(native_tags) == [
@@ -140,9 +174,8 @@ def test_wheel_tags(wheels: Wheels) -> None:
     assert wheel_field(wheels.pure, wheels.version, "Root-Is-Purelib") == ["true"]
 
 
-def test_the_extension_needs_no_glibc_newer_than_manylinux2014s(
-    wheels: Wheels, tmp_path: Path
-) -> None:
+def test_the_extension_needs_no_glibc_newer_than_manylinux2014s(tmp_path: Path) -> None:
+    wheels = built_wheels()
     with zipfile.ZipFile(wheels.native) as native:
         name = next(n for n in native.namelist() if n.endswith(".so"))
         library = Path(native.extract(name, tmp_path))
@@ -153,7 +186,8 @@ def test_the_extension_needs_no_glibc_newer_than_manylinux2014s(
     assert versions and max(versions) <= (2, 17), sorted(versions)
 
 
-def test_pure_wheel_is_the_native_one_without_compiled_code(wheels: Wheels) -> None:
+def test_pure_wheel_is_the_native_one_without_compiled_code() -> None:
+    wheels = built_wheels()
     with zipfile.ZipFile(wheels.native) as native, zipfile.ZipFile(wheels.pure) as pure:
         native_names, pure_names = set(native.namelist()), set(pure.namelist())
     compiled = {n for n in native_names if n.startswith("ferrocan/_native.") and n.endswith(".so")}
@@ -164,7 +198,8 @@ def test_pure_wheel_is_the_native_one_without_compiled_code(wheels: Wheels) -> N
     assert not [n for n in pure_names if n.endswith((".so", ".pyd", ".dylib"))]
 
 
-def test_pure_wheel_record_matches_its_contents(wheels: Wheels) -> None:
+def test_pure_wheel_record_matches_its_contents() -> None:
+    wheels = built_wheels()
     record_name = f"ferrocan-{wheels.version}.dist-info/RECORD"
     with zipfile.ZipFile(wheels.pure) as whl:
         rows = [line.split(",") for line in whl.read(record_name).decode().splitlines()]
@@ -217,9 +252,8 @@ def probe(python: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("kind", "backend"), [("native", "native"), ("pure", "ctypes")])
-def test_wheel_installs_and_runs_on_its_backend(
-    wheels: Wheels, tmp_path: Path, kind: str, backend: str
-) -> None:
+def test_wheel_installs_and_runs_on_its_backend(tmp_path: Path, kind: str, backend: str) -> None:
+    wheels = built_wheels()
     wheel = wheels.native if kind == "native" else wheels.pure
     python = make_venv(tmp_path / "venv")
     pip_install(python, wheel)
@@ -229,9 +263,10 @@ def test_wheel_installs_and_runs_on_its_backend(
     assert field(result["wheel"], "Tag") == wheel_field(wheel, wheels.version, "Tag")
 
 
-def test_pip_prefers_the_native_wheel_here(wheels: Wheels, tmp_path: Path) -> None:
+def test_pip_prefers_the_native_wheel_here(tmp_path: Path) -> None:
     """Given both wheels, pip takes the most specific compatible tag: the abi3
     wheel on Linux x86_64/aarch64 CPython >= 3.9 (this test's platform)."""
+    wheels = built_wheels()
     links = tmp_path / "wheels"
     links.mkdir()
     for wheel in (wheels.native, wheels.pure):
