@@ -48,3 +48,82 @@ def test_the_fallback_imports_and_works_with_no_native_module() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+NO_AF_CAN = """
+import enum, socket, _socket
+for module in (socket, _socket):
+    for name in [n for n in vars(module) if n.startswith(("AF_CAN", "PF_CAN", "CAN_", "SOL_CAN"))]:
+        delattr(module, name)
+    assert not hasattr(module, "AF_CAN") and not hasattr(module, "CAN_RAW"), module
+socket.AddressFamily = enum.IntEnum(
+    "AddressFamily",
+    {k: v for k, v in socket.AddressFamily.__members__.items() if "CAN" not in k},
+    module="socket",
+)
+"""
+
+ROUND_TRIP = """
+import ferrocan, time
+assert ferrocan.backend == "ctypes", ferrocan.backend
+with ferrocan.Bus("vcan0") as tx, ferrocan.Bus("vcan0") as rx:
+    assert tx.backend == rx.backend == "ctypes"
+    tx.send(ferrocan.Message(arbitration_id=0x123, is_extended_id=False, data=[1, 2]))
+    got = rx.recv(2.0)
+    assert got is not None and (got.arbitration_id, got.data) == (0x123, bytearray([1, 2])), got
+    batch = [ferrocan.Message(arbitration_id=i, data=[i]) for i in range(10)]
+    assert tx.send_batch(batch, timeout=2.0) == 10
+    got = []
+    for _ in range(10):
+        got += rx.recv_batch(10 - len(got), timeout=2.0)
+        if len(got) == 10:
+            break
+    assert [(m.arbitration_id, m.data) for m in got] == [(i, bytearray([i])) for i in range(10)]
+    task = tx.send_periodic(ferrocan.Message(arbitration_id=0x7, data=[7]), 0.01)
+    try:
+        got = [rx.recv(2.0) for _ in range(3)]
+    finally:
+        task.stop()
+    assert all(m is not None and (m.arbitration_id, m.data) == (7, bytearray([7])) for m in got)
+print("ok")
+"""
+
+
+def test_the_ctypes_backend_needs_no_af_can_in_the_socket_module() -> None:
+    """An interpreter built without CAN support has no socket.AF_CAN: with
+    every CAN name gone from socket and _socket, the ctypes backend still
+    sends and receives, singly, in batches and periodically."""
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK_NATIVE + NO_AF_CAN + ROUND_TRIP],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+LEGACY_NATIVE = """
+import ferrocan, warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+try:
+    ferrocan.Bus("vcan0", interface="socketcan_native")
+except ferrocan.CanInterfaceNotImplementedError as error:
+    print(error)
+else:
+    raise AssertionError("interface='socketcan_native' must fail without the native module")
+"""
+
+
+def test_the_legacy_native_interface_fails_clearly_with_no_native_module() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK_NATIVE + LEGACY_NATIVE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "the native backend is not installed (no ferrocan._native for this platform); "
+        "install a binary wheel of ferrocan or use backend='ctypes'"
+    )
