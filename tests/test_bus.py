@@ -74,10 +74,18 @@ def test_fd_frames_keep_brs_and_esi(make_bus: BusFactory, size: int) -> None:
     assert got.equals(msg, timestamp_delta=None, check_channel=False, check_direction=False)
 
 
-def test_fd_data_is_padded_to_a_valid_length(make_bus: BusFactory) -> None:
-    got = roundtrip(make_bus, Message(arbitration_id=1, is_fd=True, data=b"\x01" * 9), fd=True)
-    assert got.data == bytearray(b"\x01" * 9 + b"\x00" * 3)
-    assert got.dlc == 12 and got.is_fd
+FD_LENGTHS = [*range(9), 12, 16, 20, 24, 32, 48, 64]
+
+
+@pytest.mark.parametrize("size", range(65))
+def test_fd_data_is_padded_to_a_valid_length(make_bus: BusFactory, size: int) -> None:
+    """CAN FD carries 0..8, 12, 16, 20, 24, 32, 48 or 64 bytes: other lengths
+    go out padded with zeros to the next of those."""
+    padded = min(n for n in FD_LENGTHS if n >= size)
+    data = bytes(range(1, size + 1))
+    got = roundtrip(make_bus, Message(arbitration_id=1, is_fd=True, data=data), fd=True)
+    assert got.data == bytearray(data + bytes(padded - size))
+    assert got.dlc == padded and got.is_fd
 
 
 def test_fd_frame_on_a_classic_bus_is_refused(make_bus: BusFactory) -> None:
