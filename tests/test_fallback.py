@@ -127,3 +127,84 @@ def test_the_legacy_native_interface_fails_clearly_with_no_native_module() -> No
         "the native backend is not installed (no ferrocan._native for this platform); "
         "install a binary wheel of ferrocan or use backend='ctypes'"
     )
+
+
+#: Installs a seccomp filter under which io_uring_setup fails with ENOSYS, as
+#: on a kernel without io_uring or a container that forbids it.
+NO_IO_URING = """
+import ctypes, errno, os, platform
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}[platform.machine()]
+IO_URING_SETUP = 425  # the same number on every architecture
+LD_ABS, JEQ, RET = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+SECCOMP_RET_ERRNO, SECCOMP_RET_ALLOW = 0x00050000, 0x7FFF0000
+
+class SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+program = [
+    (LD_ABS, 0, 0, 4),  # seccomp_data.arch
+    (JEQ, 0, 3, AUDIT_ARCH),  # another ABI: allow
+    (LD_ABS, 0, 0, 0),  # seccomp_data.nr
+    (JEQ, 0, 1, IO_URING_SETUP),
+    (RET, 0, 0, SECCOMP_RET_ERRNO | errno.ENOSYS),
+    (RET, 0, 0, SECCOMP_RET_ALLOW),
+]
+instructions = (SockFilter * len(program))(*(SockFilter(*op) for op in program))
+fprog = SockFprog(len(program), instructions)
+assert libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+assert libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0, (
+    os.strerror(ctypes.get_errno())
+)
+params = ctypes.create_string_buffer(120)  # struct io_uring_params
+assert libc.syscall(IO_URING_SETUP, 4, params) == -1 and ctypes.get_errno() == errno.ENOSYS
+"""
+
+NATIVE_ROUND_TRIP = """
+import ferrocan, time
+with ferrocan.Bus("vcan0") as rx, ferrocan.Bus("vcan0", backend="native") as tx:
+    assert rx.backend == "native", rx.backend
+    print(rx.channel_info)
+    assert rx.recv(0.0) is None
+    start = time.monotonic()
+    assert rx.recv(0.1) is None and time.monotonic() - start >= 0.1
+    tx.send(ferrocan.Message(arbitration_id=0x321, is_extended_id=False, data=[3]))
+    got = rx.recv(2.0)
+    assert got is not None and (got.arbitration_id, got.data) == (0x321, bytearray([3])), got
+    assert tx.send_batch([ferrocan.Message(arbitration_id=i) for i in range(5)], 2.0) == 5
+    got = []
+    for _ in range(5):
+        got += rx.recv_batch(5 - len(got), timeout=2.0)
+        if len(got) == 5:
+            break
+    assert [m.arbitration_id for m in got] == list(range(5)), got
+"""
+
+
+def test_the_native_backend_reads_directly_where_io_uring_is_forbidden() -> None:
+    """Where io_uring_setup fails (old kernel, seccomp in a container), a
+    native bus with default options opens anyway and reads with recvmmsg."""
+    done = subprocess.run(
+        [sys.executable, "-c", NO_IO_URING + NATIVE_ROUND_TRIP],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "socketcan channel 'vcan0' (ferrocan native backend)"
+
+
+def test_without_the_filter_the_same_bus_uses_io_uring() -> None:
+    """The control: on this kernel the bus above would have used io_uring."""
+    done = subprocess.run(
+        [sys.executable, "-c", NATIVE_ROUND_TRIP], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "socketcan channel 'vcan0' (ferrocan native backend, io_uring)"
