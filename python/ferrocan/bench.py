@@ -1,6 +1,6 @@
 """ferrocan's backends against python-can and a plain socket loop, on vcan, in one run.
 
-    cargo bench --bench raw                               # the Rust floor first (~1 min)
+    cargo bench --bench raw                               # the Rust floor first (~2 min)
     tools/vcan-run .venv/bin/python benches/compare.py    # then this (1-2 min; --quick: ~15 s)
 
 ``ferrocan bench`` runs the same (this module, ``ferrocan.bench``); python-can is
@@ -15,7 +15,10 @@ Implementations (columns): ferrocan ``native`` and ``ctypes``, python-can 4.x
 sending pre-packed ``struct can_frame`` bytes and receiving bytes without
 decoding them (no Message objects: the pure-Python lower bound). The Rust
 floor is read from criterion's results of ``benches/raw.rs`` (cargo runs that
-bench through tools/vcan-run; this script cannot, as it runs inside it).
+bench through tools/vcan-run; this script cannot, as it runs inside it). Where
+a case receives, the floor receives as the native backend does here: through
+io_uring (its default, Linux 6.0+), else directly with ``recvmmsg``; raw.rs
+measures both.
 
 Every rate is the median of ``--repeat`` loops of many calls, timed with one
 clock read before and one after each loop. The loops run in rounds, one loop
@@ -548,10 +551,16 @@ class Case(Generic[Run]):
     run: Callable[[Implementation, Sizes], Run]  # one timed run of one implementation
     cell: Callable[[Sequence[Run], str], Cell]  # all its runs, and a note, as a cell
     floor: tuple[str, str] | None = None  # criterion (group, function) in benches/raw.rs
+    # The same, receiving through io_uring; None where the case receives nothing.
+    floor_io_uring: tuple[str, str] | None = None
     loop: str = ""  # a batch case: what implementations without batch calls loop over
 
     def note(self, impl: Implementation) -> str:
         return f"{self.loop} loop" if self.loop and not impl.batched else ""
+
+    def floor_key(self, io_uring: bool) -> tuple[str, str] | None:
+        """The floor that receives as a bus with (or without) io_uring does."""
+        return self.floor_io_uring if io_uring and self.floor_io_uring else self.floor
 
 
 CASES: tuple[Case[Any], ...] = (
@@ -561,14 +570,23 @@ CASES: tuple[Case[Any], ...] = (
         recv_empty,
         Rate.of,
         ("single", "recv(0.0) on an empty bus"),
+        ("single", "recv(0.0) on an empty bus, io_uring"),
     ),
-    Case("b", "send+recv, frames/s", send_recv, Rate.of, ("single", "send+recv")),
+    Case(
+        "b",
+        "send+recv, frames/s",
+        send_recv,
+        Rate.of,
+        ("single", "send+recv"),
+        ("single", "send+recv, io_uring"),
+    ),
     Case(
         "b2",
         f"send_batch+recv_batch of {SEND_BATCH}, frames/s",
         send_recv_batches,
         Rate.of,
         ("batch", "send_batch+recv_batch"),
+        ("batch", "send_batch+recv_batch, io_uring"),
         loop="send/recv",
     ),
     Case(
@@ -576,12 +594,16 @@ CASES: tuple[Case[Any], ...] = (
         f"receive a full queue with recv({WAIT}), frames/s",
         partial(drain, batched=False),
         Rate.of,
+        ("receive a full queue", "recv"),
+        ("receive a full queue", "recv, io_uring"),
     ),
     Case(
         "d",
         "receive a full queue with recv_batch, frames/s",
         partial(drain, batched=True),
         Rate.of,
+        ("receive a full queue", "recv_batch"),
+        ("receive a full queue", "recv_batch, io_uring"),
         loop="recv",
     ),
     Case("e", "send, frames/s", partial(send_only, batched=False), Rate.of, ("single", "send")),
@@ -615,6 +637,18 @@ class Floor:
 
     rates: dict[tuple[str, str], float]
     note: str  # where it comes from, or why it is missing or stale
+    io_uring: bool  # its receiving benchmarks are those through io_uring
+
+    def key(self, case: Case[Any]) -> tuple[str, str] | None:
+        return case.floor_key(self.io_uring)
+
+    def rate(self, case: Case[Any]) -> float | None:
+        key = self.key(case)
+        return None if key is None else self.rates.get(key)
+
+    @property
+    def receives(self) -> str:
+        return "through io_uring" if self.io_uring else "directly with recvmmsg"
 
 
 def criterion_directory() -> Path:
@@ -627,10 +661,11 @@ def criterion_directory() -> Path:
     return root / "target" / "criterion"
 
 
-def read_floor(directory: Path) -> Floor:
-    """Criterion's median estimates of the benchmarks the cases name; the
+def read_floor(directory: Path, io_uring: bool) -> Floor:
+    """Criterion's median estimates of the benchmarks the cases name, those
+    that receive through io_uring or those that receive directly; the
     directory names come from benchmark.json."""
-    wanted = {case.floor for case in CASES}
+    wanted = {case.floor_key(io_uring) for case in CASES}
     rates: dict[tuple[str, str], float] = {}
     oldest = float("inf")
     for path in directory.glob("**/new/benchmark.json"):
@@ -643,7 +678,20 @@ def read_floor(directory: Path) -> Floor:
         elements = (bench.get("throughput") or {}).get("Elements", 1)
         rates[key] = elements * 1e9 / median_ns
         oldest = min(oldest, estimates.stat().st_mtime)
-    return Floor(rates, floor_note(directory, rates, oldest))
+    return Floor(rates, floor_note(directory, rates, oldest), io_uring)
+
+
+def native_io_uring() -> bool | None:
+    """Whether a native bus receives through io_uring here; None without the
+    native backend."""
+    try:
+        bus = ferrocan.Bus(IDLE, backend="native")
+    except Exception:  # no native backend, or no vcan: the cases say so
+        return None
+    try:
+        return bool(bus._socket.io_uring)
+    finally:
+        bus.shutdown()
 
 
 def floor_note(directory: Path, rates: dict[tuple[str, str], float], oldest: float) -> str:
@@ -757,9 +805,9 @@ def cell_text(cell: Cell, base: Cell | None = None, floor: float | None = None) 
 
 
 def floor_text(case: Case[Any], floor: Floor) -> str:
-    if case.floor is None:
+    if floor.key(case) is None:
         return "-"
-    rate = floor.rates.get(case.floor)
+    rate = floor.rate(case)
     return "n/a (no criterion result)" if rate is None else f"{si(rate)}/s"
 
 
@@ -776,7 +824,7 @@ def table(impls: Sequence[Implementation], results: Results, floor: Floor) -> st
             cell_text(
                 row[name],
                 None if name == BASELINE else base,
-                floor.rates.get(case.floor) if name == "native" and case.floor else None,
+                floor.rate(case) if name == "native" else None,
             )
             for name in names
         ]
@@ -828,6 +876,7 @@ def summary(env: dict[str, Any], floor: Floor) -> str:
             f"and {end['clock_read_us']:.2g} us",
             *load_warning(start["syscall_us"], end["syscall_us"]),
             f"note: {floor.note}",
+            f"the Rust floor receives {floor.receives}, as the native backend does here",
             "cells: rate, then its ratio to python-can (median of per-round ratios); native "
             "also its ratio to the Rust floor; (f): received + dropped = sent, in the median run",
         ]
@@ -860,9 +909,11 @@ def report(env: dict[str, Any], floor: Floor, results: Results) -> dict[str, Any
     cases = {}
     for case in CASES:
         row = results[case.key]
-        rate = floor.rates.get(case.floor) if case.floor else None
+        rate = floor.rate(case)
+        key = floor.key(case)
         cases[case.key] = {
             "title": case.title,
+            "floor_benchmark": None if key is None else "/".join(key),
             "floor_per_s": rate,
             "results": {
                 name: cell_json(cell, row.get(BASELINE), rate if name == "native" else None)
@@ -870,7 +921,13 @@ def report(env: dict[str, Any], floor: Floor, results: Results) -> dict[str, Any
             },
         }
     floor_json = {"/".join(key): rate for key, rate in floor.rates.items()}
-    return {**env, "floor_note": floor.note, "floor_per_s": floor_json, "cases": cases}
+    return {
+        **env,
+        "floor_note": floor.note,
+        "floor_receives": floor.receives,
+        "floor_per_s": floor_json,
+        "cases": cases,
+    }
 
 
 def load_pyplot() -> ModuleType:
@@ -961,7 +1018,9 @@ def run(args: argparse.Namespace, pyplot: ModuleType | None) -> int:
     """Runs the benchmark that ``args`` (completed by ``prepare``) describes."""
     sizes = QUICK if args.quick else FULL
     impls = [impl for impl in IMPLEMENTATIONS if impl.name in args.only]
-    floor = read_floor(criterion_directory())
+    io_uring = native_io_uring() if "native" in args.only else None
+    # Without a native bus to ask, the floor receives as the native default would.
+    floor = read_floor(criterion_directory(), io_uring is not False)
     env = environment(impls, args.repeat, sizes)
     start = probe_costs()
     results = run_cases(impls, sizes, args.repeat)
