@@ -17,6 +17,8 @@ use crate::socket::interface_index;
 pub struct BcmTask {
     fd: OwnedFd,
     channel: String,
+    /// The kernel has reported the end of a counted task (TX_EXPIRED).
+    expired: bool,
 }
 
 impl BcmTask {
@@ -39,13 +41,15 @@ impl BcmTask {
         if unsafe { libc::connect(fd.as_raw_fd(), (&addr as *const libc::sockaddr_can).cast(), size) } != 0 {
             return Err(Error::opening(channel, "can-bcm", last_errno()));
         }
-        Ok(Self { fd, channel: channel.into() })
+        Ok(Self { fd, channel: channel.into(), expired: false })
     }
 
     /// Hands `frames` to the kernel (all with one CAN ID, all classic or all
     /// FD). With `start`, (re)starts the timer: the first frame goes at once,
     /// then one per `period`, `count` frames in all (`None`: forever).
     /// Without it, replaces the frames and keeps the timer and its phase.
+    /// A started `count` asks the kernel for TX_EXPIRED after the last frame
+    /// (see [`BcmTask::expired`]).
     pub fn setup(
         &self,
         frames: &[Frame],
@@ -58,7 +62,10 @@ impl BcmTask {
         if start {
             head.flags |= libc::SETTIMER | libc::STARTTIMER;
             match count {
-                Some(count) => (head.count, head.ival1) = (count, timeval(period)),
+                Some(count) => {
+                    head.flags |= libc::TX_COUNTEVT;
+                    (head.count, head.ival1) = (count, timeval(period));
+                }
                 None => head.ival2 = timeval(period),
             }
         }
@@ -75,6 +82,28 @@ impl BcmTask {
             Err(Error::Transmit { errno: libc::EINVAL | libc::ENOENT | libc::ENOTCONN, .. }) => Ok(()),
             other => other,
         }
+    }
+
+    /// Whether the kernel has reported (TX_EXPIRED) since the socket was
+    /// opened that a task with a `count` sent its last frame. Does not wait.
+    /// The kernel reports no end of a `count` of 1: that frame goes at once.
+    pub fn expired(&mut self) -> Result<bool, Error> {
+        // SAFETY: an all-zero bcm_msg_head is valid.
+        let mut head: libc::bcm_msg_head = unsafe { std::mem::zeroed() };
+        while !self.expired {
+            let buffer = (&mut head as *mut libc::bcm_msg_head).cast();
+            // SAFETY: buffer is a live bcm_msg_head of the stated size; a longer message is truncated.
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buffer, size_of_val(&head), libc::MSG_DONTWAIT) };
+            if n < 0 {
+                return match last_errno() {
+                    libc::EAGAIN => Ok(false),
+                    errno => Err(Error::Receive { channel: self.channel.clone(), errno }),
+                };
+            }
+            self.expired = head.opcode == libc::TX_EXPIRED;
+        }
+        Ok(true)
     }
 
     fn write(&self, message: &[u8]) -> Result<(), Error> {

@@ -8,6 +8,7 @@ Every wait is bounded; frames 10 ms apart keep the file to a few seconds."""
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import subprocess
 import time
@@ -150,15 +151,39 @@ def test_modify_data_changes_later_frames_and_keeps_the_phase(make_bus: BusFacto
     assert list(task.messages) == new
 
 
-def test_modify_data_refuses_another_id_or_number_of_messages(make_bus: BusFactory) -> None:
-    tx, rx = make_bus(), make_bus()
+@pytest.mark.parametrize(
+    ("other", "text"),
+    [
+        (standard(0x106), r"0x105 \(standard\), got 0x106 \(standard\)"),
+        (
+            Message(arbitration_id=0x105, is_extended_id=True),
+            r"0x105 \(standard\), got 0x105 \(extended\)",
+        ),
+        (
+            Message(arbitration_id=0x105, is_extended_id=False, is_fd=True),
+            r"0x105 \(standard\), got 0x105 \(standard, CAN FD\)",
+        ),
+    ],
+    ids=["another-id", "extended", "fd"],
+)
+def test_modify_data_refuses_another_id_or_number_of_messages(
+    make_bus: BusFactory, other: Message, text: str
+) -> None:
+    """The kernel knows a task by its ID, ID kind and frame kind: modify_data()
+    with another would start a second task that stop() never stops."""
+    tx, rx = make_bus(fd=True), make_bus(fd=True)
     task = tx.send_periodic([standard(0x105), standard(0x105)], PERIOD)
-    with pytest.raises(ValueError, match="must keep the arbitration_id 0x105, got 0x106"):
-        task.modify_data([standard(0x106), standard(0x106)])
+    with pytest.raises(ValueError, match=f"modify_data\\(\\) must keep the arbitration_id {text}"):
+        task.modify_data([other, other])
     with pytest.raises(ValueError, match=r"must keep the number of messages \(2\), got 1"):
         task.modify_data([standard(0x105)])
     receive_for(rx, 2 * PERIOD)
-    assert all(m.arbitration_id == 0x105 for m in receive_n(rx, 3))  # still running
+    got = receive_n(rx, 3)
+    assert [(m.arbitration_id, m.is_extended_id, m.is_fd) for m in got] == [
+        (0x105, False, False)
+    ] * 3
+    task.stop()
+    assert_silent(rx)
 
 
 def test_modify_data_after_stop_is_an_error(make_bus: BusFactory) -> None:
@@ -189,6 +214,75 @@ def test_autostart_false_waits_for_start(make_bus: BusFactory) -> None:
     assert receive_for(rx, GRACE) == []
     task.start()
     assert len(receive_n(rx, 3)) == 3
+
+
+# -- sockets: each started task holds one CAN_BCM socket, and only while it runs
+
+CYCLES = 300
+#: Descriptors a test may leave open: the last task's socket, and slack.
+FD_SLACK = 3
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_stop_frees_the_tasks_socket_and_start_takes_a_new_one(make_bus: BusFactory) -> None:
+    tx, rx = make_bus(), make_bus()
+    before = open_fds()
+    task = tx.send_periodic(standard(0x120), PERIOD)
+    for _ in range(CYCLES):
+        task.stop()
+        task.start()
+    for _ in range(CYCLES):
+        tx.send_periodic(standard(0x121), PERIOD).stop()
+    assert open_fds() <= before + FD_SLACK
+    # Each start sent one frame at once (more than rx's buffer holds); then
+    # the task runs on its own.
+    got = receive_for(rx, GRACE)
+    assert [m.arbitration_id for m in got[-3:]] == [0x120] * 3
+    task.stop()
+    assert open_fds() <= before
+    assert_silent(rx)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_finished_duration_tasks_free_their_sockets(make_bus: BusFactory, count: int) -> None:
+    """A task whose duration is over frees its socket by the time the bus
+    starts another task (the kernel reports the end with TX_EXPIRED)."""
+    tx = make_bus()
+    before = open_fds()
+    tasks = [tx.send_periodic(standard(0x122), 0.001, count * 0.001) for _ in range(CYCLES)]
+    time.sleep(GRACE)
+    tx.send_periodic(standard(0x123), PERIOD, PERIOD)
+    assert open_fds() <= before + FD_SLACK
+    assert len(tasks) == CYCLES
+
+
+def test_a_finished_duration_task_can_be_restarted(make_bus: BusFactory) -> None:
+    tx, rx = make_bus(), make_bus()
+    task = tx.send_periodic(standard(0x124, b"\x01"), PERIOD, 3 * PERIOD)
+    assert len(receive_for(rx, 3 * PERIOD + GRACE)) == 3
+    tx.send_periodic(standard(0x125), PERIOD, PERIOD)  # frees the finished task's socket
+    task.modify_data(standard(0x124, b"\x02"))  # over, not stopped: no error
+    task.start()
+    got = receive_for(rx, 3 * PERIOD + GRACE)
+    assert [(m.arbitration_id, bytes(m.data)) for m in got if m.arbitration_id == 0x124] == [
+        (0x124, b"\x02")
+    ] * 3
+
+
+def test_python_can_tasks_free_their_sockets(backend: str) -> None:
+    """python-can's Bus.send_periodic on ferrocan takes the same path."""
+    with can.Bus(interface="ferrocan", channel="vcan0", backend=backend.partition("-")[0]) as tx:
+        before = open_fds()
+        for _ in range(CYCLES):
+            tx.send_periodic(can.Message(arbitration_id=0x126, is_extended_id=False), PERIOD).stop()
+        for _ in range(CYCLES):
+            tx.send_periodic(can.Message(arbitration_id=0x127, is_extended_id=False), 0.001, 0.001)
+        time.sleep(GRACE)
+        tx.send_periodic(can.Message(arbitration_id=0x128, is_extended_id=False), PERIOD, PERIOD)
+        assert open_fds() <= before + FD_SLACK
 
 
 @pytest.mark.parametrize("how", ["stop_all_periodic_tasks", "shutdown"])
@@ -307,6 +401,17 @@ def test_a_task_on_a_missing_or_non_can_interface(
 ) -> None:
     with pytest.raises(CanInitializationError, match=text):
         open_task(channel)
+
+
+def test_expired_tells_when_a_counted_task_sent_its_last_frame(open_task: TaskOpener) -> None:
+    task, endless = open_task("vcan0"), open_task("vcan0")
+    task.setup([standard(0x112)], PERIOD, 3, True)
+    endless.setup([standard(0x112)], PERIOD, None, True)
+    assert not task.expired()
+    time.sleep(3 * PERIOD + GRACE)
+    assert (task.expired(), task.expired(), endless.expired()) == (True, True, False)
+    task.close()
+    assert not task.expired()
 
 
 def test_delete_and_close_are_idempotent(make_bus: BusFactory, open_task: TaskOpener) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from enum import Enum
@@ -13,7 +14,14 @@ from ferrocan._filters import CanFilter
 from ferrocan.error_frame import BusState, ErrorFrame, next_state
 from ferrocan.exceptions import CanInterfaceNotImplementedError, CanOperationError
 from ferrocan.message import Message
-from ferrocan.periodic import PeriodicTask, as_messages, check_messages, check_timing
+from ferrocan.periodic import (
+    BcmTask,
+    PeriodicTask,
+    TaskSockets,
+    as_messages,
+    check_messages,
+    check_timing,
+)
 from ferrocan.statistics import BusStatistics
 
 __all__ = ["Bus", "CanProtocol"]
@@ -121,8 +129,8 @@ class Bus:
         self._state = BusState.ACTIVE
         # python-can's list: the tasks stop_all_periodic_tasks() stops.
         self._periodic_tasks: list[PeriodicTask] = []
-        # Every task made here: each owns a CAN_BCM socket, closed at shutdown.
-        self._bcm_tasks: list[PeriodicTask] = []
+        # The tasks holding a CAN_BCM socket, closed at shutdown.
+        self._task_sockets = TaskSockets()
         self.protocol = CanProtocol.CAN_FD if fd else CanProtocol.CAN_20
         reception = ", io_uring" if self._socket.io_uring else ""
         self.channel_info = (
@@ -197,12 +205,10 @@ class Bus:
             raise CanOperationError(
                 f"cannot send a CAN FD frame on '{self.channel}': open the bus with fd=True"
             )
-        if self._shut_down:
-            self._socket.fileno()  # raises the shut-down error
-        bcm = _backend.bcm_class(self.backend)(self.channel or _destination(messages[0]))
+        self._check_open()
+        opener = functools.partial(self._open_bcm, self.channel or _destination(messages[0]))
         on_stop = self._forget if store_task else None
-        task = PeriodicTask(bcm, messages, period, duration, on_stop)
-        self._bcm_tasks.append(task)
+        task = PeriodicTask(opener, self._task_sockets, messages, period, duration, on_stop)
         if autostart:
             task.start()
         if store_task:
@@ -215,6 +221,15 @@ class Bus:
         for task in tasks:
             task.stop()
         self._periodic_tasks = [] if remove_tasks else tasks
+
+    def _open_bcm(self, channel: str) -> BcmTask:
+        """A CAN_BCM socket for a task that starts; an error once shut down."""
+        self._check_open()
+        return _backend.bcm_class(self.backend)(channel)
+
+    def _check_open(self) -> None:
+        if self._shut_down:
+            self._socket.fileno()  # raises the shut-down error
 
     def _forget(self, task: PeriodicTask) -> None:
         if task in self._periodic_tasks:
@@ -261,9 +276,7 @@ class Bus:
     def shutdown(self) -> None:
         """Closes the bus, waking any thread blocked in it. Idempotent."""
         self._shut_down = True
-        for task in self._bcm_tasks:
-            task.close()
-        self._bcm_tasks.clear()
+        self._task_sockets.close_all()
         self._periodic_tasks.clear()
         self._socket.shutdown()
 

@@ -2,13 +2,15 @@
 :class:`PeriodicTask`, python-can's ``CyclicSendTask`` API.
 
 The kernel's broadcast manager (CAN_BCM) keeps the time: no Python or Rust
-thread wakes up per frame. Each task has a CAN_BCM socket of its own, so
-several tasks may share an arbitration ID.
+thread wakes up per frame. Each running task has a CAN_BCM socket of its
+own, so several tasks may share an arbitration ID; a task frees it when it
+stops or its duration is over.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -24,7 +26,7 @@ MAX_COUNT = 2**32 - 1
 
 class BcmTask(Protocol):
     """What a backend provides for one task (``_native.BcmTask``,
-    ``_ctypes.bcm.BcmTask``)."""
+    ``_ctypes.bcm.BcmTask``): one CAN_BCM socket."""
 
     def setup(self, messages: Sequence[Any], period: float, count: int | None, start: bool) -> None:
         """Hand the frames over; ``start`` (re)starts the timer, else the
@@ -33,7 +35,45 @@ class BcmTask(Protocol):
 
     def delete(self) -> None: ...
 
+    def expired(self) -> bool:
+        """Whether the kernel reported that the last of ``count`` frames
+        went out (it reports nothing for a count of 1)."""
+
     def close(self) -> None: ...
+
+
+class TaskSockets:
+    """The tasks of one bus that hold a CAN_BCM socket.
+
+    A task opens a socket on ``start()`` and frees it on ``stop()``; one
+    whose duration is over frees it the next time a task of the bus starts;
+    ``close_all()`` (the bus's shutdown) closes the rest.
+    """
+
+    def __init__(self) -> None:
+        # Taken by every start, stop and free: a start frees the sockets of
+        # other tasks, which their own threads may be stopping meanwhile.
+        self.lock = threading.RLock()
+        self._holders: set[PeriodicTask] = set()
+
+    def open(self, task: PeriodicTask, opener: Callable[[], BcmTask]) -> BcmTask:
+        """A new socket for ``task``, once finished tasks have freed theirs."""
+        with self.lock:
+            for holder in list(self._holders):
+                holder.free_if_over()
+            bcm = opener()
+            self._holders.add(task)
+            return bcm
+
+    def freed(self, task: PeriodicTask) -> None:
+        with self.lock:
+            self._holders.discard(task)
+
+    def close_all(self) -> None:
+        """Stops the tasks (the bus's shutdown: a later start() raises its error)."""
+        with self.lock:
+            for task in list(self._holders):
+                task.stop()
 
 
 class PeriodicTask:
@@ -45,7 +85,8 @@ class PeriodicTask:
 
     def __init__(
         self,
-        bcm: BcmTask,
+        open_bcm: Callable[[], BcmTask],
+        sockets: TaskSockets,
         messages: Sequence[Any],
         period: float,
         duration: float | None,
@@ -55,21 +96,38 @@ class PeriodicTask:
         self.period = period
         self.duration = duration
         self.arbitration_id: int = self.messages[0].arbitration_id
-        self._bcm = bcm
+        self._open_bcm = open_bcm
+        self._sockets = sockets
         self._count = frame_count(period, duration)
         self._on_stop = on_stop
+        # The task's socket, from start() until it stops or its duration is over.
+        self._bcm: BcmTask | None = None
+        # Started, and neither stopped nor closed (a finished duration counts).
         self._running = False
+        self._closed = False
 
     def start(self) -> None:
         """Starts sending (again, from the first message)."""
-        self._bcm.setup(self.messages, self.period, self._count, True)
-        self._running = True
+        if self._closed:
+            raise CanOperationError(
+                "start() on a closed periodic task; call send_periodic() for a new one"
+            )
+        with self._sockets.lock:
+            self._free()  # a restart starts afresh, on a new socket
+            self._bcm = self._sockets.open(self, self._open_bcm)
+            try:
+                self._bcm.setup(self.messages, self.period, self._count, True)
+            except BaseException:
+                self._free()
+                raise
+            self._running = True
 
     def stop(self) -> None:
-        """Stops sending (and, as in python-can, leaves the bus's list of
-        tasks). ``start()`` sends again."""
-        self._bcm.delete()
-        self._running = False
+        """Stops sending and frees the task's socket (and, as in python-can,
+        leaves the bus's list of tasks). ``start()`` sends again."""
+        with self._sockets.lock:
+            self._running = False
+            self._free()
         if self._on_stop is not None:
             self._on_stop(self)
 
@@ -77,26 +135,48 @@ class PeriodicTask:
         """Replaces the messages' content without disturbing the timing: the
         next frame is sent when it would have been.
 
-        The new messages keep the task's arbitration ID and number.
+        The new messages keep the task's arbitration ID, ID kind (standard
+        or extended), frame kind (classic or CAN FD) and number.
         """
         new = as_messages(messages)
-        if not self._running:
-            raise CanOperationError(
-                "modify_data() on a stopped periodic task; call start() to send again first"
-            )
-        if len(new) != len(self.messages):
-            raise ValueError(
-                f"modify_data() must keep the number of messages ({len(self.messages)}), "
-                f"got {len(new)}; start a new task for a different cycle"
-            )
-        check_messages(new, expected_id=self.arbitration_id)
-        self._bcm.setup(new, self.period, self._count, False)
-        self.messages = tuple(new)
+        with self._sockets.lock:
+            if not self._running:
+                raise CanOperationError(
+                    "modify_data() on a stopped periodic task; call start() to send again first"
+                )
+            if len(new) != len(self.messages):
+                raise ValueError(
+                    f"modify_data() must keep the number of messages ({len(self.messages)}), "
+                    f"got {len(new)}; start a new task for a different cycle"
+                )
+            check_messages(new, like=self.messages[0])
+            if self._bcm is not None:  # else the duration is over: start() sends the new ones
+                self._bcm.setup(new, self.period, self._count, False)
+            self.messages = tuple(new)
 
     def close(self) -> None:
         """Stops the task for good and frees its socket."""
-        self._running = False
-        self._bcm.close()
+        with self._sockets.lock:
+            self._closed = True
+            self._running = False
+            self._free()
+
+    def free_if_over(self) -> None:
+        """Frees the socket of a task whose duration is over: the kernel
+        reported the last frame, or sent the only one at start()."""
+        bcm = self._bcm
+        if bcm is not None and self._count is not None and (self._count == 1 or bcm.expired()):
+            self._free()
+
+    def _free(self) -> None:
+        bcm, self._bcm = self._bcm, None
+        if bcm is None:
+            return
+        self._sockets.freed(self)
+        try:
+            bcm.delete()  # closing alone leaves the task to a child that inherited the socket
+        finally:
+            bcm.close()
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"
@@ -137,23 +217,33 @@ def as_messages(messages: Any) -> list[Any]:
     return listed
 
 
-def check_messages(messages: Sequence[Any], expected_id: int | None = None) -> None:
-    """One arbitration ID (and ID kind) and one frame kind for all messages."""
+def check_messages(messages: Sequence[Any], like: Any = None) -> None:
+    """One arbitration ID (and ID kind) and one frame kind for all messages,
+    and, for modify_data(), those of ``like``: the kernel knows a task by them."""
     first = messages[0]
-    key = (first.arbitration_id, first.is_extended_id)
-    if expected_id is not None and first.arbitration_id != expected_id:
+    if like is not None and _key(first) != _key(like):
         raise ValueError(
-            f"modify_data() must keep the arbitration_id {expected_id:#x}, "
-            f"got {first.arbitration_id:#x}"
+            f"modify_data() must keep the arbitration_id {_describe(like)}, "
+            f"got {_describe(first)}; start a new task to send another kind of frame"
         )
     for msg in messages[1:]:
-        if (msg.arbitration_id, msg.is_extended_id) != key:
+        if (msg.arbitration_id, msg.is_extended_id) != _key(first)[:2]:
             raise ValueError(
                 "all messages of a periodic task need the same arbitration_id and "
                 f"is_extended_id, got {first.arbitration_id:#x} and {msg.arbitration_id:#x}"
             )
         if msg.is_fd != first.is_fd:
             raise ValueError("the messages of a periodic task must be all CAN FD or all classic")
+
+
+def _key(msg: Any) -> tuple[int, bool, bool]:
+    return (msg.arbitration_id, bool(msg.is_extended_id), bool(msg.is_fd))
+
+
+def _describe(msg: Any) -> str:
+    """``0x105 (extended, CAN FD)``."""
+    kind = "extended" if msg.is_extended_id else "standard"
+    return f"{msg.arbitration_id:#x} ({kind}{', CAN FD' if msg.is_fd else ''})"
 
 
 def check_timing(period: object, duration: object) -> None:

@@ -62,6 +62,15 @@ impl BcmTask {
         }
     }
 
+    /// Whether the kernel reported that the counted task sent its last frame;
+    /// `False` once closed. Does not wait.
+    fn expired(&self) -> PyResult<bool> {
+        match self.lock().task.as_mut() {
+            Some(task) => task.expired().map_err(to_pyerr),
+            None => Ok(false),
+        }
+    }
+
     /// Closes the socket, which ends the task too. Idempotent.
     fn close(&self) {
         self.lock().task = None;

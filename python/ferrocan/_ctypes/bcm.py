@@ -38,8 +38,10 @@ __all__ = ["BcmTask"]
 # Opcodes and flags, <linux/can/bcm.h>.
 TX_SETUP = 1
 TX_DELETE = 2
+TX_EXPIRED = 9
 SETTIMER = 0x0001
 STARTTIMER = 0x0002
+TX_COUNTEVT = 0x0004
 CAN_FD_FRAME = 0x0800
 
 _HEAD = struct.Struct("@3I4l2I")
@@ -67,6 +69,7 @@ class BcmTask:
         # The key of the kernel's task, for TX_DELETE: CAN ID and frame kind.
         self._can_id = 0
         self._kind = 0
+        self._expired = False
 
     def __repr__(self) -> str:
         state = f"fd {self._sock}" if self._release.alive else "closed"
@@ -80,13 +83,15 @@ class BcmTask:
         With ``start``, (re)starts the timer: the first frame goes at once,
         then one per period, ``count`` frames in all (``None``: forever).
         Without it, replaces the frames and keeps the timer and its phase.
+        A started ``count`` asks the kernel for TX_EXPIRED after the last
+        frame (see ``expired``).
         """
         frames = [frame.encode(msg) for msg in messages]
         kind = _kind(frames)
         (can_id,) = _CAN_ID.unpack_from(frames[0])
         flags, timing = kind, (0, 0, 0, 0, 0)
         if start:
-            flags |= SETTIMER | STARTTIMER
+            flags |= SETTIMER | STARTTIMER | (0 if count is None else TX_COUNTEVT)
             timing = _timing(period, count)
         head = _HEAD.pack(TX_SETUP, flags, *timing, can_id, len(frames))
         self._write(head + _HEAD_PADDING + b"".join(frames))
@@ -100,6 +105,22 @@ class BcmTask:
         except CanOperationError as error:
             if error.error_code not in _NO_TASK:
                 raise
+
+    def expired(self) -> bool:
+        """Whether the kernel has reported (TX_EXPIRED) since the socket was
+        opened that a task with a ``count`` sent its last frame; ``False``
+        once closed. Does not wait. The kernel reports no end of a ``count``
+        of 1: that frame is sent at once."""
+        buffer = ctypes.create_string_buffer(_HEAD.size)
+        with self._lock:
+            while not self._expired and self._release.alive:
+                if libc.recv(self._sock, buffer, _HEAD.size, libc.MSG_DONTWAIT) < 0:
+                    code = ctypes.get_errno()
+                    if code in (errno.EAGAIN, errno.EWOULDBLOCK):
+                        break
+                    raise errors.receive_failed(self.channel, code)
+                self._expired = _HEAD.unpack_from(buffer)[0] == TX_EXPIRED
+            return self._expired and self._release.alive
 
     def close(self) -> None:
         """Close the socket, which deletes the kernel's task. Idempotent."""

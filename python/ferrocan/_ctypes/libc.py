@@ -112,6 +112,9 @@ getsockopt: Callable[[int, int, int, int, int], int] = _bind(
 recvmsg: Callable[[int, int, int], int] = _bind(
     "recvmsg", ctypes.c_ssize_t, ctypes.c_int, ctypes.c_void_p, ctypes.c_int
 )
+recv: Callable[[int, ctypes.Array[ctypes.c_char], int, int], int] = _bind(
+    "recv", ctypes.c_ssize_t, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int
+)
 send: Callable[[int, bytes, int, int], int] = _bind(
     "send", ctypes.c_ssize_t, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int
 )
