@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ferrocan import interface
 from ferrocan._backend import default_backend as _default_backend
 from ferrocan.bus import Bus, CanProtocol
-from ferrocan.error_frame import BusState, ErrorFrame, error_code_to_str
+from ferrocan.error_frame import BusState, ErrorFrame, error_class_to_str, error_code_to_str
 from ferrocan.exceptions import (
     CanError,
     CanInitializationError,
@@ -37,6 +37,7 @@ __all__ = [
     "Message",
     "PeriodicTask",
     "backend",
+    "error_class_to_str",
     "error_code_to_str",
     "interface",
 ]

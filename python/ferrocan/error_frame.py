@@ -9,6 +9,8 @@ classes in ``arbitration_id`` and the details in 8 data bytes, as
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import Enum, IntEnum, IntFlag
@@ -24,6 +26,7 @@ __all__ = [
     "ProtocolLocation",
     "ProtocolViolation",
     "WireStatus",
+    "error_class_to_str",
     "error_code_to_str",
     "next_state",
 ]
@@ -288,17 +291,26 @@ class ErrorFrame:
         return f"protocol violation ({where}): {types}"
 
 
-def error_code_to_str(code: int) -> str:
-    """Names the SocketCAN error classes in ``code`` (an error frame's
-    ``arbitration_id``), in the format of python-can's
-    ``can.interfaces.socketcan.utils.error_code_to_str``: ``"NAME (code):
-    description"``, e.g. ``"CAN_ERR_CRTL|CAN_ERR_BUSOFF (0x44): controller
-    problems, bus off"``.
+def error_code_to_str(code: int | None) -> str:
+    """Explains an ``errno``, as python-can's
+    ``can.interfaces.socketcan.utils.error_code_to_str`` does: ``"NAME (errno
+    code): description"``, e.g. ``"ENODEV (errno 19): No such device"``;
+    ``UNKNOWN`` for a number that is no errno. For the error classes of an
+    error frame, see :func:`error_class_to_str`.
+    """
+    name = errno.errorcode.get(code, "UNKNOWN") if code is not None else "UNKNOWN"
+    description = os.strerror(code) if code is not None else "NO DESCRIPTION AVAILABLE"
+    return f"{name} (errno {code}): {description}"
 
-    python-can's function of that name explains an ``errno``; error frames
-    carry error classes instead, so this one explains those. Bits no class
-    uses yet are named ``UNKNOWN``. Raises ``ValueError`` for a code outside
-    CAN_ERR_MASK (0..0x1fffffff).
+
+def error_class_to_str(code: int) -> str:
+    """Names the SocketCAN error classes in ``code`` (an error frame's
+    ``arbitration_id``) in the shape of :func:`error_code_to_str`: ``"NAME
+    (code): description"``, e.g. ``"CAN_ERR_CRTL|CAN_ERR_BUSOFF (0x44):
+    controller problems, bus off"``.
+
+    Bits no class uses yet are named ``UNKNOWN``. Raises ``ValueError`` for a
+    code outside CAN_ERR_MASK (0..0x1fffffff).
     """
     if not 0 <= code <= CAN_ERR_MASK:
         raise ValueError(
