@@ -78,6 +78,11 @@ pub enum Error {
     BadMtu {
         mtu: u32,
     },
+    /// Interface settings the kernel only takes together with others.
+    LinkSettings {
+        problem: &'static str,
+        example: &'static str,
+    },
     /// The kernel refused an interface change or query.
     Link {
         channel: String,
@@ -192,6 +197,9 @@ impl fmt::Display for Error {
                  that applies to real controllers such as can0"
             ),
             Self::BadMtu { mtu } => write!(f, "mtu must be 16 (classic CAN) or 72 (CAN FD), got {mtu}"),
+            Self::LinkSettings { problem, example } => {
+                write!(f, "{problem}; give them in one call, such as {example}")
+            }
             Self::Link { channel, action, errno } => {
                 write!(f, "cannot {action} '{channel}': {}{}", strerror(*errno), link_hint(*errno))
             }

@@ -11,7 +11,7 @@ use std::os::raw::c_int;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use neli::attr::Attribute;
+use neli::attr::{AttrHandle, Attribute};
 use neli::consts::nl::{NlmF, NlmFFlags};
 use neli::consts::rtnl::{Arphrd, IffFlags, Ifla, IflaInfo, RtAddrFamily, Rtm};
 use neli::consts::socket::NlFamily;
@@ -20,7 +20,7 @@ use neli::nl::{NlPayload, Nlmsghdr};
 use neli::rtnl::{Ifinfomsg, Rtattr};
 use neli::socket::NlSocketHandle;
 use neli::types::{Buffer, RtBuffer};
-use socketcan::nl::{CanCtrlMode, CanState, Mtu};
+use socketcan::nl::{CanBitTiming, CanCtrlMode, CanCtrlModes, CanState, Mtu};
 use socketcan::{CanInterface, InterfaceCanParams};
 
 use crate::error::Error;
@@ -32,6 +32,8 @@ const OPERATIONAL_WAIT: Duration = Duration::from_secs(2);
 const ARPHRD_CAN: &str = "280";
 /// `VXCAN_INFO_PEER`: the nested description of a vxcan's peer.
 const VXCAN_INFO_PEER: u16 = 1;
+/// `IFLA_CAN_CTRLMODE` (linux/can/netlink.h).
+const IFLA_CAN_CTRLMODE: u16 = 5;
 
 /// Packet counters of an interface (the first fields of `rtnl_link_stats64`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,6 +46,39 @@ pub struct LinkStatistics {
     pub tx_errors: u64,
     pub rx_dropped: u64,
     pub tx_dropped: u64,
+}
+
+/// A controller's bit timing, as the kernel computed it (`struct can_bittiming`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BitTiming {
+    /// Bits per second.
+    pub bitrate: u32,
+    /// In tenths of a percent (875 is 87.5 %).
+    pub sample_point: u32,
+    /// The time quantum in nanoseconds.
+    pub tq: u32,
+    /// Segments and synchronisation jump width, in time quanta.
+    pub prop_seg: u32,
+    pub phase_seg1: u32,
+    pub phase_seg2: u32,
+    pub sjw: u32,
+    /// The bit-rate prescaler.
+    pub brp: u32,
+}
+
+impl From<CanBitTiming> for BitTiming {
+    fn from(t: CanBitTiming) -> Self {
+        Self {
+            bitrate: t.bitrate,
+            sample_point: t.sample_point,
+            tq: t.tq,
+            prop_seg: t.prop_seg,
+            phase_seg1: t.phase_seg1,
+            phase_seg2: t.phase_seg2,
+            sjw: t.sjw,
+            brp: t.brp,
+        }
+    }
 }
 
 /// What `ip -details -statistics link show` tells about a CAN interface.
@@ -70,6 +105,11 @@ pub struct LinkInfo {
     /// In tenths of a percent (875 is 87.5 %).
     pub sample_point: Option<u32>,
     pub data_bitrate: Option<u32>,
+    /// The whole bit timing (the bitrate's), and CAN FD's data phase's.
+    pub bit_timing: Option<BitTiming>,
+    pub data_bit_timing: Option<BitTiming>,
+    /// The controller's modes, `CAN_CTRLMODE_*` bits (`flags` of `IFLA_CAN_CTRLMODE`).
+    pub ctrlmode: Option<u32>,
     /// `ERROR-ACTIVE`, `ERROR-WARNING`, `ERROR-PASSIVE`, `BUS-OFF`, `STOPPED`, `SLEEPING`.
     pub state: Option<&'static str>,
     pub restart_ms: Option<u32>,
@@ -110,7 +150,66 @@ pub struct Settings {
     pub mtu: Option<u32>,
 }
 
+/// An example of CAN FD settings, for the errors that ask for them.
+const FD_EXAMPLE: &str = "bitrate=500000, data_bitrate=2000000, fd=True \
+     (ferrocan link set: bitrate 500000 dbitrate 2000000 fd on)";
+
 impl Settings {
+    /// Refuses settings the kernel cannot take together, whatever the interface.
+    fn check(&self) -> Result<(), Error> {
+        if let Some(mtu) = self.mtu.filter(|m| *m != Mtu::Standard as u32 && *m != Mtu::Fd as u32) {
+            return Err(Error::BadMtu { mtu });
+        }
+        if self.sample_point.is_some() && self.bitrate.is_none() {
+            return Err(Error::LinkSettings {
+                problem: "sample_point needs bitrate: the kernel computes the bit timing from the two \
+                          together",
+                example: "bitrate=500000, sample_point=0.875 \
+                          (ferrocan link set: bitrate 500000 sample-point 0.875)",
+            });
+        }
+        // The kernel takes CAN FD mode only with both bit timings in the same
+        // request, and a data bit timing only with CAN FD mode (can_validate).
+        let fd_on = self.fd == Some(true);
+        if self.data_bitrate.is_some() && !fd_on {
+            return Err(Error::LinkSettings {
+                problem: "data_bitrate needs fd=True and bitrate: the kernel sets the data bit \
+                          timing only together with CAN FD mode and the bitrate",
+                example: FD_EXAMPLE,
+            });
+        }
+        if fd_on && (self.bitrate.is_none() || self.data_bitrate.is_none()) {
+            return Err(Error::LinkSettings {
+                problem: "fd=True needs bitrate and data_bitrate: the kernel switches CAN FD mode \
+                          on only together with both bit timings",
+                example: FD_EXAMPLE,
+            });
+        }
+        Ok(())
+    }
+
+    /// The CAN settings (`IFLA_INFO_DATA`), which go to the kernel in one
+    /// request: it validates them as a whole. `None` when there are none.
+    fn can_params(&self) -> Option<InterfaceCanParams> {
+        let timing = |bitrate, sample_point: Option<u32>| CanBitTiming {
+            bitrate,
+            sample_point: sample_point.unwrap_or(0), // 0: the kernel's default
+            ..CanBitTiming::default()
+        };
+        let params = InterfaceCanParams {
+            bit_timing: self.bitrate.map(|b| timing(b, self.sample_point)),
+            data_bit_timing: self.data_bitrate.map(|b| timing(b, None)),
+            ctrl_mode: self.fd.map(|fd| CanCtrlModes::from_mode(CanCtrlMode::Fd, fd)),
+            restart_ms: self.restart_ms,
+            ..InterfaceCanParams::default()
+        };
+        let any = params.bit_timing.is_some()
+            || params.data_bit_timing.is_some()
+            || params.ctrl_mode.is_some()
+            || params.restart_ms.is_some();
+        any.then_some(params)
+    }
+
     /// The bit-timing settings, which virtual interfaces do not have.
     fn timing(&self) -> Option<&'static str> {
         [
@@ -222,12 +321,10 @@ pub fn restart(name: &str) -> Result<(), Error> {
 /// be down for them is taken down first and brought back up after, even if
 /// a setting fails.
 pub fn set(name: &str, settings: &Settings) -> Result<(), Error> {
+    settings.check()?;
     let link = show(name)?;
     if let (true, Some(what)) = (link.is_virtual(), settings.timing()) {
         return Err(Error::VirtualLink { channel: name.into(), kind: link.kind, what });
-    }
-    if let Some(mtu) = settings.mtu.filter(|m| *m != Mtu::Standard as u32 && *m != Mtu::Fd as u32) {
-        return Err(Error::BadMtu { mtu });
     }
     let bounce = link.up && settings.need_down();
     if bounce {
@@ -243,17 +340,8 @@ pub fn set(name: &str, settings: &Settings) -> Result<(), Error> {
 fn apply(name: &str, index: u32, settings: &Settings) -> Result<(), Error> {
     let iface = CanInterface::open_iface(index);
     let fail = |e: NlError| failure(name, "configure", &e);
-    if let Some(bitrate) = settings.bitrate {
-        iface.set_bitrate(bitrate, settings.sample_point).map_err(fail)?;
-    }
-    if let Some(bitrate) = settings.data_bitrate {
-        iface.set_data_bitrate(bitrate, None).map_err(fail)?;
-    }
-    if let Some(fd) = settings.fd {
-        iface.set_ctrlmode(CanCtrlMode::Fd, fd).map_err(fail)?;
-    }
-    if let Some(restart_ms) = settings.restart_ms {
-        iface.set_restart_ms(restart_ms).map_err(fail)?;
+    if let Some(request) = can_request(index, settings).map_err(fail)? {
+        send(Rtm::Newlink, request, &[]).map_err(fail)?;
     }
     if let Some(mtu) = settings.mtu {
         let mtu = if mtu == Mtu::Fd as u32 { Mtu::Fd } else { Mtu::Standard };
@@ -263,6 +351,15 @@ fn apply(name: &str, index: u32, settings: &Settings) -> Result<(), Error> {
         set_txqueuelen(index, txqueuelen).map_err(fail)?;
     }
     Ok(())
+}
+
+/// The one request carrying every CAN setting (bit timing, data bit timing,
+/// CAN FD mode, restart-ms), as `ip link set NAME type can ...` sends it:
+/// the kernel takes CAN FD mode only with both bit timings in the same
+/// request. `None` without CAN settings.
+fn can_request(index: u32, settings: &Settings) -> Result<Option<Ifinfomsg>, NlError> {
+    let Some(params) = settings.can_params() else { return Ok(None) };
+    Ok(Some(info_message(index, RtBuffer::try_from(&params)?)))
 }
 
 fn open(name: &str) -> Result<CanInterface, Error> {
@@ -334,6 +431,7 @@ fn read_attribute(link: &mut LinkInfo, attr: &Rtattr<Ifla, Buffer>) -> Result<()
                 link.kind = c_string(kind.rta_payload.as_ref());
             }
             read_can(link, &InterfaceCanParams::try_from(attr)?);
+            link.ctrlmode = ctrlmode_flags(&handle)?;
         }
         _ => {}
     }
@@ -344,11 +442,27 @@ fn read_can(link: &mut LinkInfo, can: &InterfaceCanParams) {
     let timing = can.bit_timing.filter(|t| t.bitrate != 0);
     link.bitrate = timing.map(|t| t.bitrate);
     link.sample_point = timing.map(|t| t.sample_point);
-    link.data_bitrate = can.data_bit_timing.filter(|t| t.bitrate != 0).map(|t| t.bitrate);
+    link.bit_timing = timing.map(BitTiming::from);
+    let data_timing = can.data_bit_timing.filter(|t| t.bitrate != 0);
+    link.data_bitrate = data_timing.map(|t| t.bitrate);
+    link.data_bit_timing = data_timing.map(BitTiming::from);
     link.state = can.state.map(state_name);
     link.restart_ms = can.restart_ms;
     link.clock = can.clock.map(|c| c.freq);
     link.berr_counter = can.berr_counter.map(|b| (b.txerr, b.rxerr));
+}
+
+/// The `flags` of `IFLA_CAN_CTRLMODE` (`struct can_ctrlmode { mask, flags }`),
+/// read here as the socketcan crate keeps its `can_ctrlmode` private.
+fn ctrlmode_flags(
+    linkinfo: &AttrHandle<'_, RtBuffer<IflaInfo, Buffer>, Rtattr<IflaInfo, Buffer>>,
+) -> Result<Option<u32>, NlError<Rtm, Ifinfomsg>> {
+    let Some(data) = linkinfo.get_attribute(IflaInfo::Data) else { return Ok(None) };
+    let can = data.get_attr_handle::<u16>()?;
+    Ok(can.get_attribute(IFLA_CAN_CTRLMODE).and_then(|cm| {
+        let bytes = cm.rta_payload.as_ref().get(4..8)?;
+        Some(u32::from_ne_bytes(bytes.try_into().expect("4 bytes")))
+    }))
 }
 
 /// `IF_OPER_*` as `ip` names them.
@@ -411,5 +525,110 @@ fn netlink_errno<T, P>(error: &NlError<T, P>) -> Option<i32> {
         NlError::Nlmsgerr(err) => Some(-err.error),
         NlError::Wrapped(WrappedError::IOError(io)) => io.raw_os_error(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use neli::{FromBytesWithInput, Size, ToBytes};
+
+    use super::*;
+
+    /// `IFLA_CAN_*` (linux/can/netlink.h).
+    const BITTIMING: u16 = 1;
+    const RESTART_MS: u16 = 6;
+    const DATA_BITTIMING: u16 = 9;
+    /// `CAN_CTRLMODE_FD`.
+    const FD: u32 = 0x20;
+
+    /// The request as the kernel receives it: serialized, then parsed back.
+    fn on_the_wire(settings: &Settings) -> Ifinfomsg {
+        let request = can_request(7, settings).expect("built").expect("CAN settings given");
+        let mut bytes = Cursor::new(Vec::new());
+        request.to_bytes(&mut bytes).expect("serialized");
+        let bytes = bytes.into_inner();
+        assert_eq!(bytes.len(), request.unpadded_size());
+        Ifinfomsg::from_bytes_with_input(&mut Cursor::new(&bytes[..]), bytes.len()).expect("parsed")
+    }
+
+    /// The `IFLA_INFO_DATA` attributes (type, payload) of the only `IFLA_LINKINFO`.
+    fn can_data(message: &Ifinfomsg) -> Vec<(u16, Vec<u8>)> {
+        let attrs: Vec<_> = message.rtattrs.iter().collect();
+        assert_eq!(attrs.len(), 1, "one attribute, IFLA_LINKINFO: {attrs:?}");
+        assert_eq!(attrs[0].rta_type, Ifla::Linkinfo);
+        let info = attrs[0].get_attr_handle::<IflaInfo>().expect("nested");
+        let kind = info.get_attribute(IflaInfo::Kind).expect("IFLA_INFO_KIND");
+        assert_eq!(c_string(kind.rta_payload.as_ref()), "can");
+        let data = info.get_attribute(IflaInfo::Data).expect("IFLA_INFO_DATA");
+        let can = data.get_attr_handle::<u16>().expect("nested");
+        can.iter().map(|a| (a.rta_type, a.rta_payload.as_ref().to_vec())).collect()
+    }
+
+    fn words(payload: &[u8]) -> Vec<u32> {
+        payload.chunks(4).map(|w| u32::from_ne_bytes(w.try_into().expect("4 bytes"))).collect()
+    }
+
+    #[test]
+    fn can_fd_goes_in_one_request_with_both_bit_timings() {
+        let settings = Settings {
+            bitrate: Some(500_000),
+            sample_point: Some(800),
+            data_bitrate: Some(2_000_000),
+            fd: Some(true),
+            restart_ms: Some(100),
+            ..Settings::default()
+        };
+        settings.check().expect("a whole CAN FD configuration");
+        let message = on_the_wire(&settings);
+        assert_eq!(message.ifi_index, 7);
+        let data = can_data(&message);
+        let types: Vec<u16> = data.iter().map(|(t, _)| *t).collect();
+        assert_eq!(types, [BITTIMING, RESTART_MS, IFLA_CAN_CTRLMODE, DATA_BITTIMING]);
+        // struct can_bittiming: bitrate, sample_point, then what the kernel computes.
+        assert_eq!(words(&data[0].1), [500_000, 800, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(words(&data[1].1), [100]);
+        // struct can_ctrlmode: mask, flags.
+        assert_eq!(words(&data[2].1), [FD, FD]);
+        assert_eq!(words(&data[3].1), [2_000_000, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn fd_off_and_restart_ms_alone_are_one_request_too() {
+        let settings = Settings { fd: Some(false), ..Settings::default() };
+        settings.check().expect("switching CAN FD off needs nothing else");
+        let data = can_data(&on_the_wire(&settings));
+        assert_eq!(data.len(), 1);
+        assert_eq!((data[0].0, words(&data[0].1)), (IFLA_CAN_CTRLMODE, vec![FD, 0]));
+        let settings = Settings { restart_ms: Some(0), ..Settings::default() };
+        assert_eq!(can_data(&on_the_wire(&settings)), [(RESTART_MS, vec![0; 4])]);
+    }
+
+    #[test]
+    fn settings_without_can_ones_send_no_can_request() {
+        let settings = Settings { mtu: Some(72), txqueuelen: Some(10), ..Settings::default() };
+        assert!(can_request(7, &settings).expect("built").is_none());
+    }
+
+    #[test]
+    fn settings_the_kernel_only_takes_together_are_refused_first() {
+        let refused = |settings: Settings| settings.check().expect_err("refused").to_string();
+        let text = refused(Settings { sample_point: Some(875), ..Settings::default() });
+        assert!(text.starts_with("sample_point needs bitrate: "), "{text}");
+        for fd in [None, Some(false)] {
+            let text = refused(Settings {
+                bitrate: Some(500_000),
+                data_bitrate: Some(2_000_000),
+                fd,
+                ..Settings::default()
+            });
+            assert!(text.starts_with("data_bitrate needs fd=True and bitrate: "), "{text}");
+        }
+        for (bitrate, data_bitrate) in [(None, None), (Some(500_000), None), (None, Some(2_000_000))] {
+            let text = refused(Settings { bitrate, data_bitrate, fd: Some(true), ..Settings::default() });
+            assert!(text.starts_with("fd=True needs bitrate and data_bitrate: "), "{text}");
+            assert!(text.ends_with("(ferrocan link set: bitrate 500000 dbitrate 2000000 fd on)"), "{text}");
+        }
     }
 }

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import ferrocan
 import pytest
@@ -62,6 +64,7 @@ def test_show_agrees_with_ip(temp_vcan: str) -> None:
     assert ours.statistics.tx_bytes == stats["tx"]["bytes"]  # type: ignore[index]
     assert ours.statistics.rx_packets == stats["rx"]["packets"]  # type: ignore[index]
     assert ours.bitrate is None and ours.state is None, "a vcan has no bit timing"
+    assert (ours.bit_timing, ours.data_bit_timing, ours.ctrlmode) == (None, None, None)
 
 
 def test_add_up_down_and_delete(temp_vcan: str) -> None:
@@ -108,11 +111,54 @@ def test_a_vxcan_pair_carries_frames_between_its_ends() -> None:
         ({"mtu": 20}, "mtu must be 16 \\(classic CAN\\) or 72 \\(CAN FD\\), got 20"),
         ({"sample_point": 87.5}, "sample_point must be a fraction between 0 and 1"),
         ({"bitrate": 0}, "bitrate must be in 1..4294967295, got 0"),
+        # Settings the kernel only takes together: refused before the
+        # interface is looked at (a vcan would have no bit timing anyway).
+        (
+            {"sample_point": 0.875},
+            "^sample_point needs bitrate: the kernel computes the bit timing from the two "
+            "together; give them in one call, such as bitrate=500000, sample_point=0.875 "
+            "\\(ferrocan link set: bitrate 500000 sample-point 0.875\\)$",
+        ),
+        ({"data_bitrate": 2_000_000}, "^data_bitrate needs fd=True and bitrate: "),
+        ({"data_bitrate": 2_000_000, "bitrate": 500_000}, "^data_bitrate needs fd=True"),
+        (
+            {"bitrate": 500_000, "fd": True},
+            "^fd=True needs bitrate and data_bitrate: the kernel switches CAN FD mode on only "
+            "together with both bit timings; give them in one call, such as bitrate=500000, "
+            "data_bitrate=2000000, fd=True \\(ferrocan link set: bitrate 500000 dbitrate "
+            "2000000 fd on\\)$",
+        ),
+        ({"fd": True}, "^fd=True needs bitrate and data_bitrate"),
     ],
 )
 def test_bad_settings_are_refused(temp_vcan: str, settings: dict[str, object], text: str) -> None:
     with pytest.raises(ValueError, match=text):
         link.set(temp_vcan, **settings)  # type: ignore[arg-type]
+
+
+def test_refused_settings_leave_the_interface_alone(temp_vcan: str) -> None:
+    """A refusal comes before any change: the interface is not taken down
+    (sample_point without bitrate used to bounce it and change nothing)."""
+    link.up(temp_vcan)
+    before = ip_details(temp_vcan)
+    with pytest.raises(ValueError, match="sample_point needs bitrate"):
+        link.set(temp_vcan, sample_point=0.8, txqueuelen=5)
+    after = ip_details(temp_vcan)
+    assert (after["txqlen"], after["operstate"]) == (before["txqlen"], "UNKNOWN")
+    assert after["stats64"] == before["stats64"]
+
+
+def test_the_cli_refuses_a_sample_point_without_bitrate(temp_vcan: str) -> None:
+    ferrocan = Path(sys.executable).with_name("ferrocan")
+    done = subprocess.run(
+        [str(ferrocan), "link", "set", temp_vcan, "sample-point", "0.875"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 2, "a usage error"
+    assert done.stderr.startswith("ferrocan link set: sample_point needs bitrate: "), done.stderr
+    assert done.stderr.endswith("(ferrocan link set: bitrate 500000 sample-point 0.875)\n")
 
 
 @pytest.mark.parametrize(

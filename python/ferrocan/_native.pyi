@@ -162,6 +162,16 @@ class _LinkStatistics(TypedDict):
     rx_dropped: int
     tx_dropped: int
 
+class _BitTiming(TypedDict):
+    bitrate: int
+    sample_point: int  # tenths of a percent
+    tq: int
+    prop_seg: int
+    phase_seg1: int
+    phase_seg2: int
+    sjw: int
+    brp: int
+
 class _LinkFields(TypedDict):
     name: str
     index: int
@@ -180,6 +190,9 @@ class _LinkFields(TypedDict):
     clock: int | None
     berr_counter: tuple[int, int] | None
     statistics: _LinkStatistics
+    bit_timing: _BitTiming | None
+    data_bit_timing: _BitTiming | None
+    ctrlmode: int | None  # CAN_CTRLMODE_* flags
 
 def link_list() -> list[_LinkFields]: ...
 def link_show(name: str) -> _LinkFields: ...

@@ -21,6 +21,8 @@ from ferrocan._can_h import CANFD_MTU
 from ferrocan.exceptions import CanInterfaceNotImplementedError
 
 __all__ = [
+    "BitTiming",
+    "ControlModes",
     "LinkInfo",
     "LinkStatistics",
     "add_vcan",
@@ -50,12 +52,79 @@ class LinkStatistics:
 
 
 @dataclass(frozen=True)
+class BitTiming:
+    """A controller's bit timing, as the kernel computed it from the bitrate
+    (``ip -details``' ``bitrate ... sample-point ...`` and ``tq ... brp ...``
+    lines): ``tq`` in nanoseconds, the segments and ``sjw`` in time quanta,
+    ``brp`` the prescaler, ``sample_point`` a fraction (0.875 is 87.5 %)."""
+
+    bitrate: int
+    sample_point: float
+    tq: int
+    prop_seg: int
+    phase_seg1: int
+    phase_seg2: int
+    sjw: int
+    brp: int
+
+
+#: ``CAN_CTRLMODE_*`` (linux/can/netlink.h): the bit, the field of
+#: :class:`ControlModes` and the word ``ip -details`` shows, in ip's order.
+_CTRLMODES = (
+    (0x001, "loopback", "LOOPBACK"),
+    (0x002, "listen_only", "LISTEN-ONLY"),
+    (0x004, "triple_sampling", "TRIPLE-SAMPLING"),
+    (0x008, "one_shot", "ONE-SHOT"),
+    (0x010, "berr_reporting", "BERR-REPORTING"),
+    (0x020, "fd", "FD"),
+    (0x080, "fd_non_iso", "FD-NON-ISO"),
+    (0x040, "presume_ack", "PRESUME-ACK"),
+    (0x100, "cc_len8_dlc", "CC-LEN8-DLC"),
+    (0x200, "tdc_auto", "TDC-AUTO"),
+    (0x400, "tdc_manual", "TDC-MANUAL"),
+)
+
+
+@dataclass(frozen=True)
+class ControlModes:
+    """A controller's modes (``IFLA_CAN_CTRLMODE``), which ``ip -details``
+    shows as ``can <LISTEN-ONLY,FD> state ...``. ``fd`` is the controller's
+    CAN FD mode; :attr:`LinkInfo.fd` is whether the interface carries CAN FD
+    frames (its MTU), which a vcan can without any controller."""
+
+    loopback: bool
+    listen_only: bool
+    triple_sampling: bool
+    one_shot: bool
+    berr_reporting: bool
+    fd: bool
+    fd_non_iso: bool
+    presume_ack: bool
+    cc_len8_dlc: bool
+    tdc_auto: bool
+    tdc_manual: bool
+
+    @classmethod
+    def from_flags(cls, flags: int) -> ControlModes:
+        """The modes a ``CAN_CTRLMODE_*`` bit mask holds."""
+        return cls(**{field: bool(flags & bit) for bit, field, _ in _CTRLMODES})
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The modes that are on, in ``ip``'s words: ``("LOOPBACK", "FD")``."""
+        return tuple(word for _, field, word in _CTRLMODES if getattr(self, field))
+
+
+@dataclass(frozen=True)
 class LinkInfo:
     """A CAN interface as ``ip -details -statistics link show`` describes it.
 
     Real controllers have a ``bitrate``, ``sample_point`` (0.875 is 87.5 %),
-    ``state``, ``restart_ms``, ``clock`` (Hz) and ``berr_counter`` (tx, rx);
-    on virtual interfaces (vcan, vxcan) these are ``None``. ``operstate`` is
+    ``state``, ``restart_ms``, ``clock`` (Hz), ``berr_counter`` (tx, rx),
+    the whole ``bit_timing`` (a :class:`BitTiming`) and ``ctrlmode`` (a
+    :class:`ControlModes`); CAN FD controllers in FD mode also a
+    ``data_bitrate`` and ``data_bit_timing``. On virtual interfaces (vcan,
+    vxcan) these are ``None``. ``operstate`` is
     ``ip``'s: ``UP``, ``DOWN``, ``UNKNOWN`` (vcan has no carrier),
     ``LOWERLAYERDOWN`` (a vxcan whose peer is down).
     """
@@ -77,10 +146,14 @@ class LinkInfo:
     clock: int | None
     berr_counter: tuple[int, int] | None
     statistics: LinkStatistics
+    bit_timing: BitTiming | None
+    data_bit_timing: BitTiming | None
+    ctrlmode: ControlModes | None
 
     @property
     def fd(self) -> bool:
-        """Whether the interface carries CAN FD frames (its MTU is 72)."""
+        """Whether the interface carries CAN FD frames (its MTU is 72); a
+        controller's CAN FD mode is ``ctrlmode.fd``."""
         return self.mtu == CANFD_MTU
 
 
@@ -136,8 +209,13 @@ def set(
     mtu: int | None = None,
 ) -> None:
     """Changes settings, in the order the kernel needs: an interface that must
-    be down for them is taken down and brought back up after. Virtual
-    interfaces have no bit timing (``ValueError``)."""
+    be down for them is taken down and brought back up after. The CAN
+    settings (bit timing, CAN FD, restart-ms) go to the kernel in one request.
+
+    ``ValueError`` for settings the kernel only takes with others:
+    ``sample_point`` needs ``bitrate``; CAN FD is ``fd=True`` with both
+    ``bitrate`` and ``data_bitrate``. Virtual interfaces have no bit timing
+    (``ValueError`` too)."""
     if fd is not None and not isinstance(fd, bool):
         raise TypeError(f"fd must be a bool or None, got {type(fd).__name__}")
     _native().link_set(
@@ -166,11 +244,23 @@ def _native() -> Any:
 def _info(fields: dict[str, Any]) -> LinkInfo:
     sample_point = fields.pop("sample_point")
     statistics = LinkStatistics(**fields.pop("statistics"))
+    ctrlmode = fields.pop("ctrlmode")
+    bit_timing, data_bit_timing = fields.pop("bit_timing"), fields.pop("data_bit_timing")
     return LinkInfo(
         **fields,
         sample_point=None if sample_point is None else sample_point / 1000,
         statistics=statistics,
+        bit_timing=_timing(bit_timing),
+        data_bit_timing=_timing(data_bit_timing),
+        ctrlmode=None if ctrlmode is None else ControlModes.from_flags(ctrlmode),
     )
+
+
+def _timing(fields: dict[str, int] | None) -> BitTiming | None:
+    if fields is None:
+        return None
+    sample_point = fields.pop("sample_point")
+    return BitTiming(**fields, sample_point=sample_point / 1000)
 
 
 def _checked(name: object) -> str:

@@ -22,7 +22,8 @@ pub fn to_pyerr(error: Error) -> PyErr {
         | Error::FrameSyntax(_)
         | Error::LogLine(_)
         | Error::VirtualLink { .. }
-        | Error::BadMtu { .. } => PyValueError::new_err(message),
+        | Error::BadMtu { .. }
+        | Error::LinkSettings { .. } => PyValueError::new_err(message),
         Error::NotPermitted { .. } => PyPermissionError::new_err((libc::EPERM, message)),
         Error::Interrupted => PyTypeError::new_err("interrupted without a pending Python error"),
         Error::Closed { .. }

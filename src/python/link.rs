@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::errors::to_pyerr;
-use crate::link::{self, LinkInfo, Settings};
+use crate::link::{self, BitTiming, LinkInfo, Settings};
 
 #[pyfunction]
 pub fn link_list(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
@@ -83,6 +83,9 @@ fn as_dict<'py>(py: Python<'py>, info: &LinkInfo) -> PyResult<Bound<'py, PyDict>
     dict.set_item("bitrate", info.bitrate)?;
     dict.set_item("sample_point", info.sample_point)?;
     dict.set_item("data_bitrate", info.data_bitrate)?;
+    dict.set_item("bit_timing", info.bit_timing.map(|t| timing_dict(py, &t)).transpose()?)?;
+    dict.set_item("data_bit_timing", info.data_bit_timing.map(|t| timing_dict(py, &t)).transpose()?)?;
+    dict.set_item("ctrlmode", info.ctrlmode)?;
     dict.set_item("state", info.state)?;
     dict.set_item("restart_ms", info.restart_ms)?;
     dict.set_item("clock", info.clock)?;
@@ -102,5 +105,23 @@ fn as_dict<'py>(py: Python<'py>, info: &LinkInfo) -> PyResult<Bound<'py, PyDict>
         stats.set_item(key, value)?;
     }
     dict.set_item("statistics", stats)?;
+    Ok(dict)
+}
+
+/// A `struct can_bittiming`; the sample point in tenths of a percent.
+fn timing_dict<'py>(py: Python<'py>, t: &BitTiming) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (key, value) in [
+        ("bitrate", t.bitrate),
+        ("sample_point", t.sample_point),
+        ("tq", t.tq),
+        ("prop_seg", t.prop_seg),
+        ("phase_seg1", t.phase_seg1),
+        ("phase_seg2", t.phase_seg2),
+        ("sjw", t.sjw),
+        ("brp", t.brp),
+    ] {
+        dict.set_item(key, value)?;
+    }
     Ok(dict)
 }

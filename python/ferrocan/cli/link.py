@@ -146,24 +146,35 @@ def _headline(info: link.LinkInfo) -> str:
 
 
 def _can_details(info: link.LinkInfo) -> list[str]:
-    """A real controller's state and bit timing (virtual interfaces have none)."""
+    """A real controller's modes, state and bit timing, in ``ip -details``'
+    words (virtual interfaces have none)."""
     lines = []
     if info.state is not None:
+        modes = "" if info.ctrlmode is None else ",".join(info.ctrlmode.names)
         berr = (
             ""
             if info.berr_counter is None
             else " (berr-counter tx {} rx {})".format(*info.berr_counter)
         )
         restart = "" if info.restart_ms is None else f" restart-ms {info.restart_ms}"
-        lines.append(f"    can state {info.state}{berr}{restart}")
-    if info.bitrate is not None:
-        point = "" if info.sample_point is None else f" sample-point {info.sample_point:.3f}"
-        lines.append(f"          bitrate {info.bitrate}{point}")
-    if info.data_bitrate is not None:
-        lines.append(f"          dbitrate {info.data_bitrate}")
+        lines.append(f"    can{f' <{modes}>' if modes else ''} state {info.state}{berr}{restart}")
+    lines += _timing(info.bit_timing, "")
+    lines += _timing(info.data_bit_timing, "d")
     if info.clock is not None:
         lines.append(f"          clock {info.clock}")
     return lines
+
+
+def _timing(timing: link.BitTiming | None, d: str) -> list[str]:
+    """ip's two lines of a bit timing; ``d`` prefixes the data phase's words."""
+    if timing is None:
+        return []
+    t = timing
+    return [
+        f"          {d}bitrate {t.bitrate} {d}sample-point {t.sample_point:.3f}",
+        f"          {d}tq {t.tq} {d}prop-seg {t.prop_seg} {d}phase-seg1 {t.phase_seg1}"
+        f" {d}phase-seg2 {t.phase_seg2} {d}sjw {t.sjw} {d}brp {t.brp}",
+    ]
 
 
 def _counters(stats: link.LinkStatistics) -> list[str]:
