@@ -14,12 +14,16 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ferrocan import __version__
-from ferrocan.cli import bench, dump, gen, link, record, send
-from ferrocan.exceptions import CanError
-
 #: The exit status of a command interrupted with Ctrl-C (128 + SIGINT).
 INTERRUPTED = 130
+
+try:
+    from ferrocan import __version__
+    from ferrocan.cli import bench, dump, gen, link, record, send
+    from ferrocan.exceptions import CanError
+except KeyboardInterrupt:  # Ctrl-C while the commands load: no traceback
+    raise SystemExit(INTERRUPTED) from None
+
 #: The exit status of a command whose output pipe was closed (128 + SIGPIPE).
 BROKEN_PIPE = 141
 
@@ -51,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as done:  # --help, --version or a usage error, already reported
         return int(done.code or 0)
+    except KeyboardInterrupt:
+        return INTERRUPTED
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
