@@ -241,8 +241,9 @@ def test_gen_keeps_the_gap() -> None:
         msgs = recv_all(bus, 4)
     assert all(m.is_fd and m.bitrate_switch and m.is_extended_id for m in msgs)
     assert all(len(m.data) == 64 for m in msgs)
-    # On schedule: 3 gaps of 30 ms (a late frame makes the next gap shorter).
-    assert 0.08 < msgs[-1].timestamp - msgs[0].timestamp < 0.5
+    # On schedule: 3 gaps of 30 ms. A late first frame makes the next gap
+    # shorter, so the span may shrink by up to one gap; without gaps it is ~0.
+    assert 0.055 < msgs[-1].timestamp - msgs[0].timestamp < 0.5
 
 
 def test_ctrl_c_exits_130_quietly() -> None:
