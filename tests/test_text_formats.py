@@ -215,6 +215,14 @@ def test_format_line_pads_as_candump(public: None) -> None:
     assert format_line(LogEntry(1.0, "can0", msg), width=5) == "(0000000001.000000)  can0 123#01"
 
 
+def test_a_log_entry_of_a_message_names_its_interface() -> None:
+    msg = Message(arbitration_id=0x123, is_extended_id=False, timestamp=2.5, channel="vcan1")
+    assert LogEntry.of(msg) == (2.5, "vcan1", msg)
+    msg.channel = None
+    with pytest.raises(ValueError, match=r"the message's channel is None; give it one"):
+        LogEntry.of(msg)
+
+
 BAD_LINES = [
     ("vcan0 123#00", "expected '(SECONDS.MICROSECONDS) INTERFACE FRAME', got 'vcan0 123#00'"),
     ("(1.5) vcan0", "expected '(SECONDS.MICROSECONDS) INTERFACE FRAME'"),

@@ -44,7 +44,12 @@ class LogEntry(NamedTuple):
     @classmethod
     def of(cls, msg: Message) -> LogEntry:
         """A received message's entry: its receive time and interface."""
-        return cls(msg.timestamp, str(msg.channel), msg)
+        if not isinstance(msg.channel, str) or not msg.channel:
+            raise ValueError(
+                f"a log line names its interface, but the message's channel is {msg.channel!r}; "
+                "give it one (msg.channel = 'can0') or use LogEntry(timestamp, channel, msg)"
+            )
+        return cls(msg.timestamp, msg.channel, msg)
 
 
 def parse_line(line: str, number: int | None = None) -> LogEntry:
