@@ -7,7 +7,7 @@
 //!   alternative that lost; it lives only here, as the measured evidence.
 //!
 //! Each is measured on an empty poll and on receiving a burst of frames.
-//! The verdict is in benches/RESULTS.md.
+//! The numbers and the verdict: benches/RESULTS.md, "Receive modes".
 
 mod thread;
 
