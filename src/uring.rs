@@ -9,7 +9,7 @@
 //! If the consumer falls behind, the kernel runs out of buffers and ends the
 //! multishot request (ENOBUFS); frames then wait in the socket's buffer, and
 //! the kernel counts any it must drop, until the next `pop` re-arms.
-//! benches/receive_modes.rs measures this against the alternatives.
+//! benches/receive_modes/main.rs measures this against the alternatives.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::io;
