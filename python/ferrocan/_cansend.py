@@ -1,6 +1,6 @@
 """cansend's frame syntax in pure Python, used when the native module is not
 available (``ferrocan.cansend`` describes it); src/cansend.rs is its Rust twin,
-with the same rules and error texts. Also linux/can.h's constants it uses."""
+with the same rules and error texts."""
 
 from __future__ import annotations
 
@@ -21,16 +21,7 @@ from ferrocan._can_h import (
 from ferrocan._message import checked_fields
 from ferrocan.message import Message
 
-__all__ = [
-    "CANFD_MAX_DLEN",
-    "CAN_EFF_FLAG",
-    "CAN_EFF_MASK",
-    "CAN_ERR_FLAG",
-    "CAN_MAX_DLEN",
-    "CAN_SFF_MASK",
-    "format_frame",
-    "parse_frame",
-]
+__all__ = ["format_frame", "parse_frame"]
 
 
 _HEX_DIGITS = frozenset(string.hexdigits)

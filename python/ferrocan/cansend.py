@@ -15,7 +15,7 @@ otherwise the pure-Python one (``ferrocan._cansend``); both behave identically.
 
 from __future__ import annotations
 
-from ferrocan._cansend import (
+from ferrocan._can_h import (
     CAN_EFF_FLAG,
     CAN_EFF_MASK,
     CAN_ERR_FLAG,
