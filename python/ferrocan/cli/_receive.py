@@ -3,6 +3,7 @@ candump's filters, several at once, counting what the kernel drops."""
 
 from __future__ import annotations
 
+import argparse
 import select
 import string
 import sys
@@ -13,6 +14,7 @@ from types import TracebackType
 from ferrocan._can_h import CAN_INV_FILTER
 from ferrocan.bus import Bus
 from ferrocan.cansend import CAN_EFF_FLAG, CAN_ERR_FLAG
+from ferrocan.cli._args import count
 from ferrocan.message import Message
 
 #: candump's name for every CAN interface at once.
@@ -28,6 +30,23 @@ candump's comma-separated filters: ID:MASK passes frames whose ID & MASK ==
 ID & MASK, ID~MASK those whose ID & MASK != ID & MASK (8-digit IDs are
 extended), #ERRMASK passes error frames of the classes in ERRMASK (none by
 default). Example: vcan0,123:7FF,400~700,#FFFFFFFF"""
+
+
+def add_stop_options(parser: argparse.ArgumentParser) -> None:
+    """-n and -T, which end a receiving command as they end candump."""
+    parser.add_argument("-n", dest="count", type=count, help="stop after COUNT frames")
+    parser.add_argument(
+        "-T",
+        dest="timeout",
+        type=count,
+        metavar="TIMEOUT_MS",
+        help="stop after TIMEOUT_MS ms without a frame",
+    )
+
+
+def stop_after(args: argparse.Namespace) -> tuple[int | None, float | None]:
+    """The frames, and the idle seconds, after which to stop (None: never)."""
+    return args.count, None if args.timeout is None else args.timeout / 1000
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,14 @@ from typing import TYPE_CHECKING
 
 from ferrocan.candump_log import LogEntry, format_line
 from ferrocan.cansend import CAN_ERR_FLAG
-from ferrocan.cli._args import add_command, count
-from ferrocan.cli._receive import INTERFACES_HELP, Receiver, Source
+from ferrocan.cli._args import add_command
+from ferrocan.cli._receive import (
+    INTERFACES_HELP,
+    Receiver,
+    Source,
+    add_stop_options,
+    stop_after,
+)
 from ferrocan.message import Message
 
 if TYPE_CHECKING:
@@ -31,14 +37,7 @@ def register(commands: Commands) -> None:
     parser = add_command(commands, "dump", __doc__, run)
     parser.add_argument("interfaces", metavar="IFACE", nargs="+", help=INTERFACES_HELP)
     parser.add_argument("-L", dest="log", action="store_true", help="candump's log format")
-    parser.add_argument("-n", dest="count", type=count, help="stop after COUNT frames")
-    parser.add_argument(
-        "-T",
-        dest="timeout",
-        type=count,
-        metavar="TIMEOUT_MS",
-        help="stop after TIMEOUT_MS ms without a frame",
-    )
+    add_stop_options(parser)
     parser.add_argument(
         "-x", dest="extra", action="store_true", help="show direction (RX/TX), BRS (B) and ESI (E)"
     )
@@ -47,9 +46,8 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     sources = [Source.parse(text) for text in args.interfaces]
     printer = Printer([source.name for source in sources], log=args.log, extra=args.extra)
-    idle = None if args.timeout is None else args.timeout / 1000
     with Receiver(sources, args.prog) as receiver:
-        for batch in receiver.batches(args.count, idle):
+        for batch in receiver.batches(*stop_after(args)):
             sys.stdout.write("".join(printer.line(msg) for msg in batch))
             sys.stdout.flush()
     return 0

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, TextIO
 from ferrocan.bus import Bus
 from ferrocan.candump_log import LogEntry, read_log, write_log
 from ferrocan.cli._args import add_command, count
-from ferrocan.cli._receive import ANY, INTERFACES_HELP, Receiver, Source
+from ferrocan.cli._receive import (
+    ANY,
+    INTERFACES_HELP,
+    Receiver,
+    Source,
+    add_stop_options,
+    stop_after,
+)
 
 if TYPE_CHECKING:
     from ferrocan.cli._args import Commands
@@ -55,14 +62,7 @@ def register(commands: Commands) -> None:
         metavar="IFACE",
         help=f"{INTERFACES_HELP} (default: {ANY}; repeat -i for several)",
     )
-    recorder.add_argument("-n", dest="count", type=count, help="stop after COUNT frames")
-    recorder.add_argument(
-        "-T",
-        dest="timeout",
-        type=count,
-        metavar="TIMEOUT_MS",
-        help="stop after TIMEOUT_MS ms without a frame",
-    )
+    add_stop_options(recorder)
     player = add_command(commands, "replay", REPLAY, replay)
     player.add_argument("file", metavar="FILE", help="the candump log file to send")
     player.add_argument("-I", dest="interface", metavar="IFACE", help="send every frame on IFACE")
@@ -72,9 +72,8 @@ def register(commands: Commands) -> None:
 
 def record(args: argparse.Namespace) -> int:
     sources = [Source.parse(text) for text in args.interfaces or [ANY]]
-    idle = None if args.timeout is None else args.timeout / 1000
     with Receiver(sources, args.prog) as receiver, _output(args.file) as out:
-        for batch in receiver.batches(args.count, idle):
+        for batch in receiver.batches(*stop_after(args)):
             write_log(out, map(LogEntry.of, batch))
             out.flush()
     return 0
