@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::{errno_of, Error};
-use crate::fork;
+use crate::fork::{self, BeforeFork};
 use crate::frame::Frame;
 use crate::rx_buffer::{Received, RxBuffer};
 use crate::socket::{interface_name, Options, RawSocket};
@@ -80,9 +80,7 @@ impl Bus {
         let uring = options.io_uring.then(|| Uring::new(socket.as_raw_fd()).ok()).flatten();
         let uring = uring.map(|uring| Arc::new(Mutex::new(uring)));
         if let Some(uring) = &uring {
-            let uring = Arc::downgrade(uring);
-            // A child must find unread frames in the socket, not in our ring.
-            fork::before_fork(move || uring.upgrade().map(|uring| lock(&uring).pause()).is_some());
+            fork::before_fork(&(uring.clone() as Arc<dyn BeforeFork>));
         }
         let rx = Mutex::new(RxBuffer::new());
         let ifindex = socket.ifindex();
@@ -428,6 +426,13 @@ impl std::fmt::Debug for Bus {
             .field("fd_frames", &self.fd_frames)
             .field("shut_down", &self.is_shut_down())
             .finish()
+    }
+}
+
+/// A child must find unread frames in the socket, not in our ring.
+impl BeforeFork for Mutex<Uring> {
+    fn before_fork(&self) {
+        lock(self).pause();
     }
 }
 
