@@ -42,12 +42,15 @@ print("ok")
 """
 
 
-def test_the_fallback_imports_and_works_with_no_native_module() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", BLOCK_NATIVE + SCENARIO], capture_output=True, text=True, timeout=60
-    )
+def python_says(code: str) -> str:
+    """What a fresh interpreter running ``code`` prints (it must succeed)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    return done.stdout.strip()
+
+
+def test_the_fallback_imports_and_works_with_no_native_module() -> None:
+    assert python_says(BLOCK_NATIVE + SCENARIO) == "ok"
 
 
 NO_AF_CAN = """
@@ -93,14 +96,7 @@ def test_the_ctypes_backend_needs_no_af_can_in_the_socket_module() -> None:
     """An interpreter built without CAN support has no socket.AF_CAN: with
     every CAN name gone from socket and _socket, the ctypes backend still
     sends and receives, singly, in batches and periodically."""
-    done = subprocess.run(
-        [sys.executable, "-c", BLOCK_NATIVE + NO_AF_CAN + ROUND_TRIP],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    assert python_says(BLOCK_NATIVE + NO_AF_CAN + ROUND_TRIP) == "ok"
 
 
 LEGACY_NATIVE = """
@@ -116,14 +112,7 @@ else:
 
 
 def test_the_legacy_native_interface_fails_clearly_with_no_native_module() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", BLOCK_NATIVE + LEGACY_NATIVE],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (
+    assert python_says(BLOCK_NATIVE + LEGACY_NATIVE) == (
         "the native backend is not installed (no ferrocan._native for this platform); "
         "install a binary wheel of ferrocan or use backend='ctypes'"
     )
@@ -191,20 +180,15 @@ with ferrocan.Bus("vcan0") as rx, ferrocan.Bus("vcan0", backend="native") as tx:
 def test_the_native_backend_reads_directly_where_io_uring_is_forbidden() -> None:
     """Where io_uring_setup fails (old kernel, seccomp in a container), a
     native bus with default options opens anyway and reads with recvmmsg."""
-    done = subprocess.run(
-        [sys.executable, "-c", NO_IO_URING + NATIVE_ROUND_TRIP],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    assert (
+        python_says(NO_IO_URING + NATIVE_ROUND_TRIP)
+        == "socketcan channel 'vcan0' (ferrocan native backend)"
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "socketcan channel 'vcan0' (ferrocan native backend)"
 
 
 def test_without_the_filter_the_same_bus_uses_io_uring() -> None:
     """The control: on this kernel the bus above would have used io_uring."""
-    done = subprocess.run(
-        [sys.executable, "-c", NATIVE_ROUND_TRIP], capture_output=True, text=True, timeout=60
+    assert (
+        python_says(NATIVE_ROUND_TRIP)
+        == "socketcan channel 'vcan0' (ferrocan native backend, io_uring)"
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "socketcan channel 'vcan0' (ferrocan native backend, io_uring)"
