@@ -98,6 +98,11 @@ pub struct LinkInfo {
     pub carrier: bool,
     /// How often the carrier came up: events the kernel handles afterwards.
     carrier_ups: u32,
+    /// The interface this one is linked to in this network namespace: a
+    /// vxcan's peer.
+    peer: Option<u32>,
+    /// Whether that link is to another network namespace.
+    peer_elsewhere: bool,
     pub mtu: u32,
     pub txqueuelen: u32,
     /// Bits per second; only real controllers have one.
@@ -124,11 +129,12 @@ impl LinkInfo {
     /// Whether frames sent now would flow, as far as the kernel's own
     /// bookkeeping goes: the kernel activates an interface's queue when it
     /// handles a carrier-up event (asynchronously, "linkwatch"), which also
-    /// moves the operstate off its initial UNKNOWN. An interface whose
-    /// carrier never changed (vcan) was activated when brought up; one
+    /// sets the operstate to UP. Until then the operstate is what it was
+    /// before: UNKNOWN when new, DOWN when the carrier was off. An interface
+    /// whose carrier never changed (vcan) was activated when brought up; one
     /// without carrier waits for its lower layer, not for us.
     fn operational(&self) -> bool {
-        !self.up || !self.carrier || self.carrier_ups == 0 || self.operstate != "UNKNOWN"
+        !self.up || !self.carrier || self.carrier_ups == 0 || self.operstate == "UP"
     }
 
     /// Whether the interface is a virtual one, which has no bit timing.
@@ -255,7 +261,11 @@ pub fn list() -> Result<Vec<LinkInfo>, Error> {
 
 /// Everything known about interface `name`.
 pub fn show(name: &str) -> Result<LinkInfo, Error> {
-    let index = interface_index(name)?;
+    read_link(name, interface_index(name)?)
+}
+
+/// Interface `index`; `name` is the one its errors name.
+fn read_link(name: &str, index: u32) -> Result<LinkInfo, Error> {
     let message = query(index).map_err(|e| failure(name, "read", &e))?;
     let mut link = LinkInfo {
         index,
@@ -298,14 +308,28 @@ pub fn delete(name: &str) -> Result<(), Error> {
 
 /// Brings `name` up and returns once the kernel carries frames on it:
 /// until then (the kernel activates it asynchronously, up to a second
-/// later) it silently drops what is sent.
+/// later) it silently drops what is sent. A vxcan's peer gets its carrier
+/// from this end coming up, so it is waited for too.
 pub fn up(name: &str) -> Result<(), Error> {
     open(name)?.bring_up().map_err(|e| failure(name, "bring up", &e))?;
-    let deadline = Instant::now() + OPERATIONAL_WAIT;
-    while !show(name)?.operational() && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
+    let link = wait_operational(name, interface_index(name)?)?;
+    if let (Some(peer), false) = (link.peer, link.peer_elsewhere) {
+        wait_operational(name, peer)?;
     }
     Ok(())
+}
+
+/// Interface `index` (reached from `name`) once it is operational, or as it
+/// is after [`OPERATIONAL_WAIT`].
+fn wait_operational(name: &str, index: u32) -> Result<LinkInfo, Error> {
+    let deadline = Instant::now() + OPERATIONAL_WAIT;
+    loop {
+        let link = read_link(name, index)?;
+        if link.operational() || Instant::now() >= deadline {
+            return Ok(link);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 pub fn down(name: &str) -> Result<(), Error> {
@@ -422,6 +446,8 @@ fn read_attribute(link: &mut LinkInfo, attr: &Rtattr<Ifla, Buffer>) -> Result<()
         Ifla::Qdisc => link.qdisc = c_string(payload),
         Ifla::Carrier => link.carrier = attr.get_payload_as::<u8>()? != 0,
         Ifla::CarrierUpCount => link.carrier_ups = attr.get_payload_as::<u32>()?,
+        Ifla::Link => link.peer = Some(attr.get_payload_as::<u32>()?),
+        Ifla::LinkNetnsid => link.peer_elsewhere = true,
         Ifla::Txqlen => link.txqueuelen = attr.get_payload_as::<u32>()?,
         Ifla::Operstate => link.operstate = operstate_name(attr.get_payload_as::<u8>()?),
         Ifla::Stats64 => link.statistics = statistics(payload),

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ferrocan._can_h import CANFD_MTU
+from ferrocan._can_h import CANFD_MTU, CANXL_MTU
 from ferrocan.exceptions import CanInterfaceNotImplementedError
 
 __all__ = [
@@ -152,9 +152,10 @@ class LinkInfo:
 
     @property
     def fd(self) -> bool:
-        """Whether the interface carries CAN FD frames (its MTU is 72); a
-        controller's CAN FD mode is ``ctrlmode.fd``."""
-        return self.mtu == CANFD_MTU
+        """Whether the interface carries CAN FD frames: its MTU is 72, or 2060
+        (CAN XL's, which newer kernels give every new vcan and vxcan, carries
+        CAN FD too); a controller's CAN FD mode is ``ctrlmode.fd``."""
+        return self.mtu in (CANFD_MTU, CANXL_MTU)
 
 
 def list() -> builtins.list[LinkInfo]:
