@@ -76,6 +76,27 @@ def vxcan_pair() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
+def mtu72() -> Iterator[None]:
+    """vcan0 and vcan1 at MTU 72 (CANFD_MTU) during the test, then as they
+    were. Debian 12's cansend (can-utils 2020.11) sends CAN FD only where the
+    MTU is exactly 72, and newer kernels create vcans at 2060 (CANXL_MTU)."""
+    before = {name: link.show(name).mtu for name in ("vcan0", "vcan1")}
+    for name in before:
+        set_mtu(name, 72)
+    yield
+    for name, mtu in before.items():
+        set_mtu(name, mtu)
+
+
+def set_mtu(name: str, mtu: int) -> None:
+    """Sets an interface's MTU, which the kernel changes only while it is down."""
+    if link.show(name).mtu != mtu:
+        run("ip", "link", "set", name, "down")
+        run("ip", "link", "set", name, "mtu", str(mtu))
+        link.up(name)
+
+
+@pytest.fixture
 def slow_vcan() -> Iterator[Callable[..., str]]:
     """A vcan whose transmit queue fills up, as a real controller's does: a
     token-bucket qdisc takes `rate` and queues at most `limit` bytes; past

@@ -24,6 +24,7 @@ from ferrocan.candump_log import LogEntry, format_line, parse_line, read_log, wr
 from ferrocan.cansend import format_frame, parse_frame
 from ferrocan.cli import gen, main
 
+from .conftest import run
 from .peers import SYNC_ID, cansend
 
 FERROCAN = Path(sys.executable).with_name("ferrocan")
@@ -157,6 +158,7 @@ CANSEND_FRAMES = [
 ]
 
 
+@pytest.mark.usefixtures("mtu72")
 def test_dump_prints_what_candump_prints() -> None:
     """Default, -x and -L formats against candump's, for the same frames."""
     source = "vcan0,#FFFFFFFF"  # error frames too
@@ -302,6 +304,7 @@ def wait_for(log: Path, text: str, send_sync: bool = False) -> None:
     raise TimeoutError(f"{text!r} did not appear in {log}")
 
 
+@pytest.mark.usefixtures("mtu72")
 def test_record_then_replay(tmp_path: Path) -> None:
     entries = record(tmp_path / "recorded.log")
     expected = [format_frame(parse_frame(frame)) for frame in RECORDED]
@@ -364,7 +367,11 @@ def test_link_add_up_show_del() -> None:
             done = ferrocan("link", *action)
             assert (done.returncode, done.stderr) == (0, ""), action
         shown = ferrocan("link", "show", name).stdout
-        assert f"{name}: vcan state UP mtu 72" in shown
+        # A new vcan's MTU is the kernel's choice: 72, or 2060 on kernels
+        # with CAN XL; both carry CAN FD.
+        mtu = json.loads(run("ip", "-j", "link", "show", name))[0]["mtu"]
+        assert f"{name}: vcan state UP mtu {mtu} " in shown
+        assert "link/can vcan fd on" in shown
         assert f"{name}: vcan state UP" in ferrocan("link", "list").stdout
         assert ferrocan("link", "del", name).returncode == 0
         gone = subprocess.run(["ip", "link", "show", name], capture_output=True, timeout=10)
