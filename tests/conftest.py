@@ -3,6 +3,7 @@ real kernel with vcan0 and vcan1 up: start pytest through tools/vcan-run."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -54,6 +55,12 @@ def make_bus(backend: str) -> Iterator[BusFactory]:
     yield make
     for bus in buses:
         bus.shutdown()
+
+
+def kernel_release() -> tuple[int, int]:
+    """The running kernel's major and minor version."""
+    major, minor = os.uname().release.split(".")[:2]
+    return int(major), int(minor)
 
 
 def run(*command: str, timeout: float = 10.0) -> str:

@@ -14,6 +14,8 @@ import ferrocan
 import pytest
 from ferrocan import CanInitializationError, CanOperationError, Message, link
 
+from .conftest import kernel_release
+
 TEMP = "vcantest"
 
 
@@ -153,8 +155,7 @@ def test_an_mtu_of_2060_carries_fd_where_the_kernel_has_it(temp_vcan: str) -> No
         ["ip", "link", "set", temp_vcan, "mtu", "2060"], capture_output=True, timeout=10
     )
     if done.returncode != 0:
-        release = tuple(int(part) for part in os.uname().release.split(".")[:2])
-        assert release < (6, 2), done.stderr
+        assert kernel_release() < (6, 2), done.stderr
         return
     assert (link.show(temp_vcan).mtu, link.show(temp_vcan).fd) == (2060, True)
     link.up(temp_vcan)
