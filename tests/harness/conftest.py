@@ -17,14 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from ..collection import named_on_command_line
+
 HERE = Path(__file__).resolve().parent
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Leaves this directory's modules out of runs that do not name it."""
-    base = config.invocation_params.dir
-    for arg in config.args:
-        path = (base / arg.split("::", 1)[0]).resolve()
-        if path == HERE or HERE in path.parents:
-            return None
-    return True
+    return None if named_on_command_line(config, HERE) else True

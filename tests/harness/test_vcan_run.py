@@ -161,11 +161,7 @@ def uml_cpus_while_running(env: dict[str, str]) -> set[str]:
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            cpus = {
-                cpus_allowed(proc / "status")
-                for proc in Path("/proc").glob("[0-9]*")
-                if _is_uml_of(proc, run.pid)
-            }
+            cpus = uml_cpu_lists(run.pid)
             if cpus:
                 return cpus
             time.sleep(0.2)
@@ -174,18 +170,23 @@ def uml_cpus_while_running(env: dict[str, str]) -> set[str]:
         run.wait(timeout=60)
 
 
+def uml_cpu_lists(pid: int) -> set[str]:
+    """The CPU lists of the UML processes that vcan-run `pid` started."""
+    found = set()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+            if command[0].endswith(b"linux.uml") and f"umid=vcanrun-{pid}".encode() in command:
+                found.add(cpus_allowed(proc / "status"))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
 def cpus_allowed(status: Path) -> str:
     match = re.search(r"Cpus_allowed_list:\s*(\S+)", status.read_text())
     assert match is not None
     return match.group(1)
-
-
-def _is_uml_of(proc: Path, pid: int) -> bool:
-    try:
-        command = (proc / "cmdline").read_bytes().split(b"\0")
-        return command[0].endswith(b"linux.uml") and f"umid=vcanrun-{pid}".encode() in command
-    except OSError:
-        return False
 
 
 def allowed_cpus() -> str:

@@ -50,6 +50,8 @@ from typing import Any
 import pytest
 from ferrocan._backend import native_available
 
+from ..collection import named_on_command_line
+
 HERE = Path(__file__).resolve().parent
 CONTROLLERS = ("can0", "can1")
 BITRATE = 500_000
@@ -60,18 +62,9 @@ PCI_COMMAND = 4
 PCI_COMMAND_INTX_DISABLE = 0x400
 
 
-def _named_on_command_line(config: pytest.Config) -> bool:
-    base = config.invocation_params.dir
-    for arg in config.args:
-        path = (base / arg.split("::", 1)[0]).resolve()
-        if path == HERE or HERE in path.parents:
-            return True
-    return False
-
-
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Leaves this directory's modules out of runs that are not for it."""
-    if os.environ.get("CAN_RUN_GUEST") or _named_on_command_line(config):
+    if os.environ.get("CAN_RUN_GUEST") or named_on_command_line(config, HERE):
         return None
     return True
 
