@@ -96,7 +96,8 @@ def mtu72() -> Iterator[None]:
 
 
 def set_mtu(name: str, mtu: int) -> None:
-    """Sets an interface's MTU, which the kernel changes only while it is down."""
+    """Sets an interface's MTU, which the kernel changes only while it is down.
+    Through ip, not link.set: restoring 2060 is outside what link.set takes."""
     if link.show(name).mtu != mtu:
         run("ip", "link", "set", name, "down")
         run("ip", "link", "set", name, "mtu", str(mtu))
