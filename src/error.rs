@@ -89,6 +89,12 @@ pub enum Error {
         action: &'static str,
         errno: i32,
     },
+    /// A recording's file could not be written; the frames received but not
+    /// written are counted.
+    Write {
+        errno: i32,
+        unwritten: u64,
+    },
     /// The caller's check (for Python: pending signals) asked to stop.
     Interrupted,
 }
@@ -115,7 +121,8 @@ impl Error {
             | Self::Transmit { errno, .. }
             | Self::Receive { errno, .. }
             | Self::Filters { errno, .. }
-            | Self::Link { errno, .. } => Some(*errno),
+            | Self::Link { errno, .. }
+            | Self::Write { errno, .. } => Some(*errno),
             Self::NotPermitted { .. } => Some(libc::EPERM),
             _ => None,
         }
@@ -202,6 +209,10 @@ impl fmt::Display for Error {
             }
             Self::Link { channel, action, errno } => {
                 write!(f, "cannot {action} '{channel}': {}{}", strerror(*errno), link_hint(*errno))
+            }
+            Self::Write { errno, unwritten } => {
+                let plural = if *unwritten == 1 { "" } else { "s" };
+                write!(f, "{}; the recording stopped, and {unwritten} frame{plural} received before could not be written", strerror(*errno))
             }
             Self::Interrupted => f.write_str("interrupted"),
         }

@@ -14,6 +14,8 @@
 //! * [`bcm`]: kernel-timed periodic sending (CAN_BCM).
 //! * [`link`]: interface management over rtnetlink (`ip link`).
 //! * [`cansend`], [`candump_log`]: can-utils' text formats for frames and logs.
+//! * [`recorder`]: recording interfaces to a file on a thread of its own,
+//!   in the text formats of [`log_format`].
 
 pub mod bcm;
 pub mod bus;
@@ -23,7 +25,9 @@ pub mod error;
 pub mod fork;
 pub mod frame;
 pub mod link;
+pub mod log_format;
 mod py_repr;
+pub mod recorder;
 pub mod rx_buffer;
 pub mod socket;
 pub mod uring;

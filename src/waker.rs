@@ -93,8 +93,8 @@ impl Waker {
 }
 
 impl Waker {
-    /// This process's eventfd.
-    fn fd(&self) -> RawFd {
+    /// This process's eventfd, readable once woken: for callers that poll it with other descriptors.
+    pub fn fd(&self) -> RawFd {
         let now = fork::generation();
         if self.generation.load(Ordering::Acquire) != now {
             self.renew(now);

@@ -21,6 +21,7 @@ from ferrocan.exceptions import (
 )
 from ferrocan.message import Message
 from ferrocan.periodic import PeriodicTask
+from ferrocan.recorder import Recorder
 from ferrocan.statistics import BusStatistics
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "ErrorFrame",
     "Message",
     "PeriodicTask",
+    "Recorder",
     "backend",
     "error_class_to_str",
     "error_code_to_str",

@@ -115,6 +115,30 @@ class BcmTask:
     def close(self) -> None: ...
 
 @final
+class Recording:
+    """A recording on a thread of the Rust core (see ferrocan.recorder)."""
+
+    def __new__(
+        cls,
+        fd: int,
+        sources: Sequence[tuple[str, list[tuple[int, int]], int]],
+        *,
+        format: str,
+        count: int | None = None,
+        idle: float | None = None,
+        receive_buffer_size: int | None = None,
+        report_drops: bool = False,
+    ) -> Self: ...
+    def stop(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+    @property
+    def written(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def receive_buffer_sizes(self) -> list[int]: ...
+
+@final
 class RawSocket:
     """One CAN_RAW socket bound to one interface (the native backend)."""
 

@@ -1,7 +1,7 @@
 //! The one place where core errors become Python exceptions. The classes are
 //! ferrocan's own, defined in `ferrocan/exceptions.py` and imported here.
 
-use pyo3::exceptions::{PyPermissionError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyPermissionError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::Error;
@@ -25,6 +25,7 @@ pub fn to_pyerr(error: Error) -> PyErr {
         | Error::BadMtu { .. }
         | Error::LinkSettings { .. } => PyValueError::new_err(message),
         Error::NotPermitted { .. } => PyPermissionError::new_err((libc::EPERM, message)),
+        Error::Write { errno, .. } => PyOSError::new_err((errno, message)),
         Error::Interrupted => PyTypeError::new_err("interrupted without a pending Python error"),
         Error::Closed { .. }
         | Error::FdOnClassicBus { .. }

@@ -9,6 +9,7 @@ mod link;
 mod message;
 mod options;
 mod raw_socket;
+mod recording;
 mod text_formats;
 mod timeout;
 
@@ -20,6 +21,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::Message>()?;
     m.add_class::<raw_socket::RawSocket>()?;
     m.add_class::<bcm_task::BcmTask>()?;
+    m.add_class::<recording::Recording>()?;
     for function in [
         wrap_pyfunction!(link::link_list, m)?,
         wrap_pyfunction!(link::link_show, m)?,

@@ -1,43 +1,46 @@
-"""record and replay: CAN traffic to a candump log file, and back
+"""record and replay: CAN traffic to a log file, and back
 
 ``ferrocan record FILE`` writes candump -L lines (``(1795505855.998830) vcan0
-123#DEADBEEF``) until Ctrl-C, -n COUNT frames or -T TIMEOUT_MS without a
-frame; ``ferrocan replay FILE`` sends them again, at their original pace.
+123#DEADBEEF``) or Vector ASC until Ctrl-C, -n COUNT frames or -T TIMEOUT_MS
+without a frame; ``ferrocan replay FILE`` sends them again, at their
+original pace.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from itertools import groupby
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ferrocan._sources import ANY
 from ferrocan.bus import Bus
-from ferrocan.candump_log import LogEntry, read_log, write_log
+from ferrocan.candump_log import LogEntry, read_log
+from ferrocan.cli import _receive
 from ferrocan.cli._args import add_command, count
-from ferrocan.cli._receive import (
-    ANY,
-    INTERFACES_HELP,
-    Receiver,
-    Source,
-    add_stop_options,
-    stop_after,
-)
+from ferrocan.message import Message
 
 if TYPE_CHECKING:
+    import can
+
     from ferrocan.cli._args import Commands
 
-RECORD = """record CAN traffic to a candump log file
+RECORD = """record CAN traffic to a log file
 
-Writes each frame received as a candump -L line, until Ctrl-C, -n COUNT
-frames or -T TIMEOUT_MS without a frame. FILE - is stdout.
+Writes each frame received, until Ctrl-C, -n COUNT frames or -T TIMEOUT_MS
+without a frame: as a candump -L line to FILE.log (or FILE - : stdout), in
+Vector's ASC format to FILE.asc (-f chooses otherwise). A thread of the
+Rust core receives, formats and writes in batches, so a saturated bus is
+recorded whole; frames the kernel still drops are reported (DROPCOUNT).
 
 examples:
   ferrocan record traffic.log
-  ferrocan record traffic.log -i vcan0 -i vcan1,#FFFFFFFF -n 1000
+  ferrocan record traffic.asc -i vcan0 -i vcan1,#FFFFFFFF -n 1000
 """
 
 REPLAY = """send the frames of a candump log file again
@@ -60,37 +63,30 @@ def register(commands: Commands) -> None:
         dest="interfaces",
         action="append",
         metavar="IFACE",
-        help=f"{INTERFACES_HELP} (default: {ANY}; repeat -i for several)",
+        help=f"{_receive.INTERFACES_HELP} (default: {ANY}; repeat -i for several)",
     )
-    add_stop_options(recorder)
+    recorder.add_argument(
+        "-f",
+        dest="format",
+        choices=("log", "asc"),
+        help="the file's format (default: by its suffix, .log or .asc; log for -)",
+    )
+    _receive.add_receive_options(recorder)
     player = add_command(commands, "replay", REPLAY, replay)
-    player.add_argument("file", metavar="FILE", help="the candump log file to send")
+    player.add_argument("file", metavar="FILE", help="the log file to send (.log or .asc)")
     player.add_argument("-I", dest="interface", metavar="IFACE", help="send every frame on IFACE")
     player.add_argument("-x", dest="fast", action="store_true", help="as fast as possible")
     player.add_argument("-l", dest="loops", type=count, default=1, help="send the log LOOPS times")
 
 
 def record(args: argparse.Namespace) -> int:
-    sources = [Source.parse(text) for text in args.interfaces or [ANY]]
-    with Receiver(sources, args.prog) as receiver, _output(args.file) as out:
-        for batch in receiver.batches(*stop_after(args)):
-            write_log(out, map(LogEntry.of, batch))
-            out.flush()
-    return 0
-
-
-@contextmanager
-def _output(path: str) -> Iterator[TextIO]:
-    if path == "-":
-        yield sys.stdout
-        return
-    with open(path, "w") as file:
-        yield file
+    file = sys.stdout if args.file == "-" else args.file
+    recorder = _receive.recorder(args, file, args.interfaces or [ANY], args.format)
+    return _receive.run(recorder, args)
 
 
 def replay(args: argparse.Namespace) -> int:
-    with open(args.file) as file:
-        entries = list(read_log(file))
+    entries = _read(args.file, args.interface)
     if args.interface:
         entries = [entry._replace(channel=args.interface) for entry in entries]
     with ExitStack() as stack:
@@ -101,6 +97,58 @@ def replay(args: argparse.Namespace) -> int:
         for _ in range(args.loops):
             (_send_fast if args.fast else _send_timed)(entries, buses)
     return 0
+
+
+def _read(path: str, interface: str | None) -> list[LogEntry]:
+    if Path(path).suffix.lower() == ".asc":
+        return _read_asc(path, interface)
+    with open(path) as file:
+        return list(read_log(file))
+
+
+def _read_asc(path: str, interface: str | None) -> list[LogEntry]:
+    """The frames of a Vector ASC file, read with python-can's ASCReader.
+    Its channel numbers become the interfaces that ferrocan's comments
+    (``// channel 1: vcan0``) name, or -I's."""
+    try:
+        from can.io.asc import ASCReader
+    except ImportError:
+        raise ValueError(
+            f"replaying {path} needs python-can, which reads ASC: pip install python-can"
+        ) from None
+    with open(path) as file:
+        names = dict(_CHANNEL_COMMENT.findall(file.read()))
+    entries = []
+    for msg in ASCReader(path):
+        number = str(msg.channel + 1) if isinstance(msg.channel, int) else "1"
+        channel = interface or names.get(number)
+        if channel is None:
+            raise ValueError(
+                f"{path} does not say which interface its channel {number} is: "
+                "give one with -I IFACE"
+            )
+        entries.append(LogEntry(msg.timestamp, channel, _message(msg, channel)))
+    return entries
+
+
+#: How ferrocan's ASC files name an interface: ``// channel 1: vcan0``.
+_CHANNEL_COMMENT = re.compile(r"^// channel (\d+): (\S+)$", re.MULTILINE)
+
+
+def _message(msg: can.Message, channel: str) -> Message:
+    return Message(
+        timestamp=msg.timestamp,
+        arbitration_id=msg.arbitration_id,
+        is_extended_id=msg.is_extended_id,
+        is_remote_frame=msg.is_remote_frame,
+        is_error_frame=msg.is_error_frame,
+        channel=channel,
+        dlc=msg.dlc,
+        data=msg.data,
+        is_fd=msg.is_fd,
+        bitrate_switch=msg.bitrate_switch,
+        error_state_indicator=msg.error_state_indicator,
+    )
 
 
 def _fd_by_channel(entries: Sequence[LogEntry]) -> dict[str, bool]:

@@ -1,0 +1,170 @@
+"""The recorder of the ctypes backend: the native ``Recording`` (src/recorder.rs)
+in pure Python, on a thread, with the same interface and behaviour."""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+
+from ferrocan._log_format import LogFormat
+from ferrocan._sources import ANY
+from ferrocan.bus import Bus
+from ferrocan.message import Message
+
+#: Frames taken from one bus before the next gets its turn.
+BATCH = 256
+#: Buffered text that triggers a write even while frames keep coming.
+FLUSH_AT = 64 * 1024
+
+
+class _Input:
+    """One source's bus, and the drops counted so far."""
+
+    def __init__(self, source: tuple[str, list[tuple[int, int]], int], rcvbuf: int | None) -> None:
+        self.name, filters, self.error_mask = source
+        with warnings.catch_warnings():  # a capped buffer: the Recorder says so, once
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.bus = self._open(filters, rcvbuf)
+        self.dropped = 0
+
+    def _open(self, filters: list[tuple[int, int]], rcvbuf: int | None) -> Bus:
+        return Bus(
+            "" if self.name == ANY else self.name,
+            fd=True,
+            can_filters=[{"can_id": i, "can_mask": m} for i, m in filters] or None,
+            ignore_rx_error_frames=not self.error_mask,
+            receive_buffer_size=rcvbuf,
+        )
+
+    def fileno(self) -> int:
+        return self.bus.fileno()
+
+    def passes(self, msg: Message) -> bool:
+        return not msg.is_error_frame or bool(msg.arbitration_id & self.error_mask)
+
+
+class ThreadRecording:
+    """See ``ferrocan._native.Recording``."""
+
+    def __init__(
+        self,
+        fd: int,
+        sources: Sequence[tuple[str, list[tuple[int, int]], int]],
+        *,
+        format: str,
+        count: int | None = None,
+        idle: float | None = None,
+        receive_buffer_size: int | None = None,
+        report_drops: bool = False,
+    ) -> None:
+        self._inputs: list[_Input] = []
+        try:
+            for source in sources:
+                self._inputs.append(_Input(source, receive_buffer_size))
+        except BaseException:
+            self._close()
+            raise
+        self.receive_buffer_sizes = [i.bus.receive_buffer_size for i in self._inputs]
+        self._fd = os.dup(fd)
+        self._format = LogFormat(format, [source[0] for source in sources])
+        self._count, self._idle, self._report = count, idle, report_drops
+        self.written = self.dropped = 0
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ferrocan-recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+        return True
+
+    def _run(self) -> None:
+        try:
+            self._record()
+        except BaseException as error:  # handed to wait()
+            self._error = error
+        finally:
+            self._close()
+            os.close(self._fd)
+
+    def _record(self) -> None:
+        pending = [self._format.header(time.time())]
+        frames = taken = 0
+        last_frame = time.monotonic()
+        while not self._stop.is_set() and taken != self._count:
+            ready = select.select(self._inputs, [], [], 0.05)[0]
+            for source in ready:
+                want = BATCH if self._count is None else min(BATCH, self._count - taken)
+                batch = [m for m in source.bus.recv_batch(max(want, 1), 0.0) if source.passes(m)]
+                pending += map(self._format.frame, batch)
+                frames += len(batch)
+                taken += len(batch)
+                self._count_drops(source)
+            if ready:
+                last_frame = time.monotonic()
+            elif self._idle is not None and time.monotonic() - last_frame >= self._idle:
+                break
+            if not ready or sum(map(len, pending)) >= FLUSH_AT:
+                frames = self._flush(pending, frames)
+        pending.append(self._format.footer())
+        self._flush(pending, frames)
+
+    def _flush(self, pending: list[str], frames: int) -> int:
+        """Writes the pending lines; returns the frames still pending (none)."""
+        data = "".join(pending).encode()
+        pending.clear()
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+        except OSError as error:
+            _cut(self._fd, written)
+            raise OSError(
+                error.errno,
+                f"{error.strerror}; the recording stopped, and {frames} frame"
+                f"{'' if frames == 1 else 's'} received before could not be written",
+            ) from None
+        self.written += frames
+        return 0
+
+    def _count_drops(self, source: _Input) -> None:
+        total = source.bus.statistics().dropped
+        if total <= source.dropped:
+            return
+        new, source.dropped = total - source.dropped, total
+        self.dropped += new
+        if self._report:
+            print(
+                f"DROPCOUNT: dropped {new} CAN frame{'s' if new > 1 else ''} "
+                f"on '{source.name}' socket (total drops {total})",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def _close(self) -> None:
+        for source in self._inputs:
+            source.bus.shutdown()
+
+
+def _cut(fd: int, written: int) -> None:
+    """After a failed write, removes its partial line from a regular file."""
+    try:
+        if written and os.path.isfile(f"/proc/self/fd/{fd}"):
+            end = os.lseek(fd, 0, os.SEEK_CUR)
+            os.ftruncate(fd, end - written)
+            os.lseek(fd, end - written, os.SEEK_SET)
+    except OSError:
+        pass
