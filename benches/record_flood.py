@@ -5,7 +5,9 @@ Compares, one at a time on vcan0, each with its own default receive buffer
 
 - ``candump -L vcan0 > FILE`` (can-utils, C);
 - ``ferrocan record FILE -i vcan0``;
-- ``ferrocan dump -L vcan0 > FILE``.
+- ``ferrocan dump -L vcan0 > FILE``;
+- ``candump -r 8388608 -L`` and ``ferrocan record -r 212992``: each with the
+  other's receive buffer.
 
 For each receiver and run, cangen floods vcan0 (``cangen vcan0 -g 0 -n N -I i
 -L 8 -D i -p 10``: no gap, incrementing IDs and data, polling on ENOBUFS), and
@@ -51,6 +53,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 IFACE = "vcan0"
+#: ferrocan's default receive buffer (ferrocan.recorder.DEFAULT_RECEIVE_BUFFER),
+#: which candump-r asks for too; record-r asks for the kernel's usual default
+#: (net.core.rmem_default), so that each tool is also seen with the other's.
+BIG_BUFFER = 8 * 1024 * 1024
+KERNEL_DEFAULT_BUFFER = 212992
 RCVLIST = Path("/proc/net/can/rcvlist_all")
 TX_PACKETS = Path(f"/sys/class/net/{IFACE}/statistics/tx_packets")
 #: struct can_frame: ID, length, padding, data.
@@ -122,7 +129,15 @@ def receivers(ferrocan: Path) -> dict[str, Receiver]:
     exe = str(ferrocan)
     return {
         "candump": Receiver("candump", ("candump", "-L", IFACE), to_stdout=True),
+        "candump-r": Receiver(
+            "candump-r", ("candump", "-r", str(BIG_BUFFER), "-L", IFACE), to_stdout=True
+        ),
         "record": Receiver("record", (exe, "record", "{log}", "-i", IFACE), to_stdout=False),
+        "record-r": Receiver(
+            "record-r",
+            (exe, "record", "{log}", "-i", IFACE, "-r", str(KERNEL_DEFAULT_BUFFER)),
+            to_stdout=False,
+        ),
         "dump": Receiver("dump", (exe, "dump", "-L", IFACE), to_stdout=True),
     }
 
@@ -405,8 +420,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         type=receiver_names,
-        default=["candump", "record", "dump"],
-        help="receivers to run, comma-separated (candump,record,dump)",
+        default=["candump", "candump-r", "record", "record-r", "dump"],
+        help="receivers to run, comma-separated (default: all five)",
     )
     parser.add_argument("--json", type=Path, help="write the raw results to this file")
     return parser.parse_args(argv)

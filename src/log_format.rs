@@ -296,3 +296,88 @@ impl std::fmt::Display for AscDate {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::FrameSpec;
+
+    fn received(spec: FrameSpec<'_>, micros: u64) -> Received {
+        let frame = Frame::new(&spec).expect("valid");
+        Received { frame, timestamp: Duration::from_micros(micros), local: false, own: false, ifindex: 1 }
+    }
+
+    fn lines(format: Format, names: &[&str], frames: &[(Received, &str)]) -> String {
+        let mut writer = LogFormat::new(format, names);
+        let mut out = Vec::new();
+        for (frame, channel) in frames {
+            writer.frame(&mut out, frame, channel);
+        }
+        String::from_utf8(out).expect("ASCII")
+    }
+
+    const T0: u64 = 1_796_305_227_000_001;
+
+    #[test]
+    fn log_lines_are_candumps_with_names_aligned_to_the_longest() {
+        let standard = FrameSpec { id: 0x123, data: &[0xDE, 0xAD], ..FrameSpec::default() };
+        let fd = FrameSpec {
+            id: 0x1ABCDEF,
+            extended: true,
+            fd: true,
+            brs: true,
+            data: &[1],
+            ..FrameSpec::default()
+        };
+        let text = lines(
+            Format::Log,
+            &["vcan0"],
+            &[(received(standard, T0), "vcan0"), (received(fd, T0 + 999_999), "vcan10")],
+        );
+        assert_eq!(text, "(1796305227.000001) vcan0 123#DEAD\n(1796305228.000000) vcan10 01ABCDEF##501\n");
+    }
+
+    #[test]
+    fn candump_indents_standard_ids_once_an_extended_one_was_seen() {
+        let standard = FrameSpec { id: 0x7FF, data: &[1], ..FrameSpec::default() };
+        let extended = FrameSpec { id: 0x1FFFFFFF, extended: true, ..FrameSpec::default() };
+        let remote = FrameSpec { id: 0x123, remote: true, dlc: Some(2), ..FrameSpec::default() };
+        let frames = [standard, extended, remote].map(|spec| (received(spec, T0), "vcan0"));
+        assert_eq!(
+            lines(Format::Candump, &["any"], &frames),
+            "  vcan0  7FF   [1]  01\n  vcan0  1FFFFFFF   [0] \n  vcan0       123   [2]  remote request\n"
+        );
+    }
+
+    #[test]
+    fn asc_numbers_channels_and_times_from_the_first_frame() {
+        let classic = FrameSpec { id: 0x123, data: &[0xDE, 0xAD], ..FrameSpec::default() };
+        let fd = FrameSpec {
+            id: 0x12345,
+            extended: true,
+            fd: true,
+            esi: true,
+            data: &[0; 12],
+            ..FrameSpec::default()
+        };
+        let error = FrameSpec { id: 0x80, error: true, data: &[0; 8], ..FrameSpec::default() };
+        let frames = [
+            (received(classic, T0), "vcan0"),
+            (received(fd, T0 + 1_500_000), "vcan1"),
+            (received(error, T0 + 2), "vcan0"),
+        ];
+        let text = lines(Format::Asc, &[], &frames);
+        let body: Vec<&str> = text.lines().skip(2).collect();
+        assert!(text.starts_with("Begin Triggerblock "), "{text}");
+        assert_eq!(
+            body,
+            [
+                "// channel 1: vcan0",
+                "   0.000000 1  123             Rx   d 2 DE AD",
+                "// channel 2: vcan1",
+                "   1.500000 CANFD   2 Rx     12345x                                   0 1 9 12 00 00 00 00 00 00 00 00 00 00 00 00        0    0     5000        0        0        0        0        0",
+                "   0.000002 1  ErrorFrame",
+            ]
+        );
+    }
+}
