@@ -288,6 +288,21 @@ fn can_id(spec: &FrameSpec<'_>) -> u32 {
     id
 }
 
+/// The DLC code of a CAN FD payload length (9..15 for 12..64 bytes),
+/// rounding up to the next length the code can say.
+pub fn dlc_of_fd_len(len: usize) -> u8 {
+    match len {
+        0..=8 => len as u8,
+        9..=12 => 9,
+        13..=16 => 10,
+        17..=20 => 11,
+        21..=24 => 12,
+        25..=32 => 13,
+        33..=48 => 14,
+        _ => 15,
+    }
+}
+
 impl FrameSpec<'_> {
     /// python-can's `Message._check`, in its order, without the timestamp.
     pub fn check(&self) -> Result<(), FrameError> {

@@ -12,6 +12,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -243,7 +244,14 @@ impl Worker {
             }
         }
         self.format.footer(&mut self.output.buffer);
-        self.flush()
+        self.flush()?;
+        match self.format.final_header() {
+            Some(header) => self
+                .output
+                .rewrite_start(&header)
+                .map_err(|e| Error::Write { errno: errno_of(&e), unwritten: 0 }),
+            None => Ok(()),
+        }
     }
 
     /// Up to `want` frames from each socket in turn; how many were kept.
@@ -317,6 +325,7 @@ impl Worker {
     }
 
     fn flush(&mut self) -> Result<(), Error> {
+        self.format.seal(&mut self.output.buffer);
         let frames = self.output.frames;
         self.output.flush().map_err(|e| Error::Write { errno: errno_of(&e), unwritten: frames })?;
         self.shared.written.fetch_add(frames, Ordering::Relaxed);
@@ -364,6 +373,11 @@ impl Output {
         self.buffer.clear();
         self.frames = 0;
         Ok(())
+    }
+
+    /// Writes `bytes` over the start of the file (BLF's final header).
+    fn rewrite_start(&self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all_at(bytes, 0)
     }
 
     /// After a write failed with `error` when `done` bytes of the buffer

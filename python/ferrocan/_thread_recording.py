@@ -101,31 +101,39 @@ class ThreadRecording:
             os.close(self._fd)
 
     def _record(self) -> None:
-        pending = [self._format.header(time.time())]
-        frames = taken = 0
+        self._write(self._format.header(time.time()), 0)
+        pending: list[bytes] = []
+        size = taken = 0
         last_frame = time.monotonic()
         while not self._stop.is_set() and taken != self._count:
             ready = select.select(self._inputs, [], [], 0.05)[0]
             for source in ready:
+                taken = self.written + len(pending)
+                if taken == self._count:
+                    break
                 want = BATCH if self._count is None else min(BATCH, self._count - taken)
-                batch = [m for m in source.bus.recv_batch(max(want, 1), 0.0) if source.passes(m)]
-                pending += map(self._format.frame, batch)
-                frames += len(batch)
-                taken += len(batch)
+                for msg in source.bus.recv_batch(max(want, 1), 0.0):
+                    if source.passes(msg):
+                        pending.append(self._format.frame(msg))
+                        size += len(pending[-1])
                 self._count_drops(source)
             if ready:
                 last_frame = time.monotonic()
             elif self._idle is not None and time.monotonic() - last_frame >= self._idle:
                 break
-            if not ready or sum(map(len, pending)) >= FLUSH_AT:
-                frames = self._flush(pending, frames)
-        pending.append(self._format.footer())
-        self._flush(pending, frames)
+            taken = self.written + len(pending)
+            if pending and (not ready or size >= FLUSH_AT):
+                self._write(self._format.seal(b"".join(pending)), len(pending))
+                pending, size = [], 0
+        if pending:
+            self._write(self._format.seal(b"".join(pending)), len(pending))
+        self._write(self._format.footer(), 0)
+        header = self._format.final_header()
+        if header is not None:
+            os.pwrite(self._fd, header, 0)
 
-    def _flush(self, pending: list[str], frames: int) -> int:
-        """Writes the pending lines; returns the frames still pending (none)."""
-        data = "".join(pending).encode()
-        pending.clear()
+    def _write(self, data: bytes, frames: int) -> None:
+        """Writes ``data``, which holds ``frames``, whole or not at all."""
         written = 0
         try:
             while written < len(data):
@@ -138,7 +146,6 @@ class ThreadRecording:
                 f"{'' if frames == 1 else 's'} received before could not be written",
             ) from None
         self.written += frames
-        return 0
 
     def _count_drops(self, source: _Input) -> None:
         total = source.bus.statistics().dropped

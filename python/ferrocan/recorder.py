@@ -14,6 +14,8 @@ Formats, chosen by the file's suffix or ``format=``:
 * ``log`` (``.log``): candump's log format (``candump -L``), which canplayer,
   ``ferrocan replay`` and python-can's ``can.LogReader`` read;
 * ``asc`` (``.asc``): Vector's ASCII log, as python-can's ASCWriter writes it;
+* ``blf`` (``.blf``): Vector's Binary Logging Format, uncompressed (a file
+  only: its header is written last);
 * ``candump``, ``candump-x``: candump's screen format (``ferrocan dump``).
 
 Nothing is lost silently: frames the kernel drops for want of room are
@@ -37,6 +39,7 @@ from ferrocan import _backend
 from ferrocan._ctypes.errors import no_such_interface
 from ferrocan._log_format import FORMATS
 from ferrocan._sources import ANY, Source
+from ferrocan.exceptions import CanError
 
 __all__ = ["DEFAULT_RECEIVE_BUFFER", "Recorder"]
 
@@ -45,7 +48,7 @@ __all__ = ["DEFAULT_RECEIVE_BUFFER", "Recorder"]
 #: without it the kernel grants up to rmem_max.
 DEFAULT_RECEIVE_BUFFER = 8 * 1024 * 1024
 
-_SUFFIXES = {".log": "log", ".asc": "asc"}
+_SUFFIXES = {".log": "log", ".asc": "asc", ".blf": "blf"}
 
 FilePath = Union[str, "os.PathLike[str]"]
 
@@ -99,8 +102,9 @@ class Recorder:
     :param channels: interfaces as candump names them, each optionally with
         candump's filters: ``"vcan0"``, ``"any"`` (every CAN interface),
         ``"vcan0,123:7FF,#FFFFFFFF"``; one or a list. Default: ``"any"``.
-    :param format: ``"log"``, ``"asc"``, ``"candump"`` or ``"candump-x"``;
-        by default the file's suffix decides (``.log``, ``.asc``).
+    :param format: ``"log"``, ``"asc"``, ``"blf"``, ``"candump"`` or
+        ``"candump-x"``; by default the file's suffix decides (``.log``,
+        ``.asc``, ``.blf``).
     :param count: stop after this many frames.
     :param idle_timeout: stop after this many seconds without a frame.
     :param receive_buffer_size: each socket's receive buffer in bytes
@@ -134,12 +138,15 @@ class Recorder:
         self._backend = backend or _backend.default_backend()
         self._report_drops = report_drops
         self._recording: _Recording | None = None
-        self._done = False
+        self._started = False
+        # Kept when the recording ends, which frees its descriptors at once.
+        self._written = self._dropped = 0
+        self._buffer_sizes: list[int] = []
 
     def start(self) -> Recorder:
         """Opens the file and the interfaces and starts recording. A missing
         interface fails before the file is created or truncated."""
-        if self._recording is not None:
+        if self._started:
             raise RuntimeError("a Recorder records once; make a new one to record again")
         for source in self._sources:
             _check_exists(source.name)
@@ -153,29 +160,30 @@ class Recorder:
                 receive_buffer_size=self._receive_buffer_size,
                 report_drops=self._report_drops,
             )
+        self._started = True
+        self._buffer_sizes = self._recording.receive_buffer_sizes
         return self
 
     def wait(self, timeout: float | None = None) -> bool:
         """Waits up to ``timeout`` seconds (``None``: until it ends) for the
         recording to end by itself (``count``, ``idle_timeout``, or an
         error, which this raises); whether it has."""
-        ended = self._wait(timeout)
-        if ended:
-            self._finish()
-        return ended
+        if not self._started:
+            raise RuntimeError(
+                "the Recorder has not started: call start() or use it in a with block"
+            )
+        return self._recording is None or self._wait(self._recording, timeout)
 
     def stop(self) -> None:
         """Writes what was received and ends the recording; raises what
         ended it early, if anything did."""
-        if self._recording is None or self._done:
-            return
-        self._recording.stop()
-        self._wait(None)
-        self._finish()
+        if self._recording is not None:
+            self._recording.stop()
+            self._wait(self._recording, None)
 
     @property
     def running(self) -> bool:
-        return self._recording is not None and not self._done
+        return self._recording is not None
 
     @property
     def format(self) -> str:
@@ -184,18 +192,18 @@ class Recorder:
     @property
     def frames_written(self) -> int:
         """Frames written to the file so far."""
-        return self._recording.written if self._recording else 0
+        return self._recording.written if self._recording else self._written
 
     @property
     def frames_dropped(self) -> int:
         """Frames the kernel dropped so far because a receive buffer was full."""
-        return self._recording.dropped if self._recording else 0
+        return self._recording.dropped if self._recording else self._dropped
 
     @property
     def receive_buffer_size(self) -> int:
         """The smallest receive buffer of the recording's sockets, in bytes,
-        as the kernel reports it (twice what it granted)."""
-        return min(self._running().receive_buffer_sizes)
+        as the kernel reports it (twice what it granted); 0 before start."""
+        return min(self._buffer_sizes, default=0)
 
     def __enter__(self) -> Recorder:
         return self.start()
@@ -208,35 +216,33 @@ class Recorder:
     ) -> None:
         self.stop()
 
-    def _running(self) -> _Recording:
-        if self._recording is None:
-            raise RuntimeError(
-                "the Recorder has not started: call start() or use it in a with block"
-            )
-        return self._recording
-
-    def _wait(self, timeout: float | None) -> bool:
+    def _wait(self, recording: _Recording, timeout: float | None) -> bool:
         try:
-            return self._running().wait(timeout)
-        except OSError as error:  # writing failed: the error names the file
-            self._finish()
-            if error.filename is None and isinstance(self._file, str):
-                error.filename = self._file
+            ended = recording.wait(timeout)
+        except (OSError, CanError) as error:
+            self._end(recording)
+            if (
+                isinstance(error, OSError)
+                and error.filename is None
+                and isinstance(self._file, str)
+            ):
+                error.filename = self._file  # writing failed: the error names the file
             raise
+        if ended:
+            self._end(recording)
+        return ended
 
-    def _finish(self) -> None:
-        """After the end: once, the drops warning; the error names the file."""
-        if self._done:
-            return
-        self._done = True
-        dropped = self.frames_dropped
-        if dropped and not self._report_drops:
+    def _end(self, recording: _Recording) -> None:
+        """Keeps the counts, lets the recording go, and warns of drops."""
+        self._written, self._dropped = recording.written, recording.dropped
+        self._recording = None
+        if self._dropped and not self._report_drops:
             warnings.warn(
-                f"the kernel dropped {dropped} CAN frame(s) while recording to {self._file!r}: "
-                "the receive buffer overflowed; give a larger receive_buffer_size "
-                "(more than net.core.rmem_max needs CAP_NET_ADMIN)",
+                f"the kernel dropped {self._dropped} CAN frame(s) while recording to "
+                f"{self._file!r}: the receive buffer overflowed; give a larger "
+                "receive_buffer_size (more than net.core.rmem_max needs CAP_NET_ADMIN)",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     def _recording_class(self) -> _RecordingClass:
@@ -280,26 +286,29 @@ def _check_exists(name: str) -> None:
 
 
 def _format_of(file: str | int | _Stream, format: str | None) -> str:
-    if format is not None:
-        if format not in FORMATS:
-            raise ValueError(
-                f"format must be one of {', '.join(map(repr, FORMATS))}, got {format!r}"
-            )
-        return format
+    if format is None:
+        format = _format_by_suffix(file)
+    if format not in FORMATS:
+        names = ", ".join(map(repr, FORMATS))
+        raise ValueError(f"format must be one of {names}, got {format!r}")
+    if format == "blf" and not isinstance(file, str):
+        raise ValueError(
+            "BLF needs a file that ferrocan opens, to write its header last: "
+            "give a path, not a descriptor or stream"
+        )
+    return format
+
+
+def _format_by_suffix(file: str | int | _Stream) -> str:
     if not isinstance(file, str):
         return "log"
     suffix = Path(file).suffix.lower()
-    if suffix in _SUFFIXES:
-        return _SUFFIXES[suffix]
-    raise ValueError(
-        f"cannot tell the format of {file!r} from its suffix: name it .log (candump's log) "
-        "or .asc (Vector ASC), or give format='log' or format='asc'"
-        + (
-            "; for BLF, record .log and convert with python-can's can_logconvert"
-            if suffix == ".blf"
-            else ""
+    if suffix not in _SUFFIXES:
+        raise ValueError(
+            f"cannot tell the format of {file!r} from its suffix: name it .log (candump's "
+            "log), .asc (Vector ASC) or .blf (Vector BLF), or give format='log', 'asc' or 'blf'"
         )
-    )
+    return _SUFFIXES[suffix]
 
 
 def _positive(name: str, value: int | None) -> int | None:

@@ -12,7 +12,7 @@ import argparse
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from itertools import groupby
 from pathlib import Path
@@ -34,7 +34,7 @@ RECORD = """record CAN traffic to a log file
 
 Writes each frame received, until Ctrl-C, -n COUNT frames or -T TIMEOUT_MS
 without a frame: as a candump -L line to FILE.log (or FILE - : stdout), in
-Vector's ASC format to FILE.asc (-f chooses otherwise). A thread of the
+Vector's ASC or BLF format to FILE.asc or FILE.blf (-f chooses otherwise). A thread of the
 Rust core receives, formats and writes in batches, so a saturated bus is
 recorded whole; frames the kernel still drops are reported (DROPCOUNT).
 
@@ -43,11 +43,13 @@ examples:
   ferrocan record traffic.asc -i vcan0 -i vcan1,#FFFFFFFF -n 1000
 """
 
-REPLAY = """send the frames of a candump log file again
+REPLAY = """send the frames of a log file again
 
-Sends each frame on the interface the log names (-I: all on IFACE), at the
-pace the timestamps tell, relative to the first frame (-x: as fast as
-possible). Lines that do not start with '(' are skipped, as canplayer does.
+Sends each frame of a candump log (.log), Vector ASC (.asc) or BLF (.blf)
+file on the interface the log names (-I: all on IFACE; BLF names none), at
+the pace the timestamps tell, relative to the first frame (-x: as fast as
+possible). In candump logs, lines that do not start with '(' are skipped,
+as canplayer does. ASC and BLF are read with python-can.
 
 examples:
   ferrocan replay traffic.log
@@ -68,8 +70,8 @@ def register(commands: Commands) -> None:
     recorder.add_argument(
         "-f",
         dest="format",
-        choices=("log", "asc"),
-        help="the file's format (default: by its suffix, .log or .asc; log for -)",
+        choices=("log", "asc", "blf"),
+        help="the file's format (default: by its suffix, .log, .asc or .blf; log for -)",
     )
     _receive.add_receive_options(recorder)
     player = add_command(commands, "replay", REPLAY, replay)
@@ -100,26 +102,32 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def _read(path: str, interface: str | None) -> list[LogEntry]:
-    if Path(path).suffix.lower() == ".asc":
-        return _read_asc(path, interface)
-    with open(path) as file:
-        return list(read_log(file))
-
-
-def _read_asc(path: str, interface: str | None) -> list[LogEntry]:
-    """The frames of a Vector ASC file, read with python-can's ASCReader.
-    Its channel numbers become the interfaces that ferrocan's comments
-    (``// channel 1: vcan0``) name, or -I's."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".asc", ".blf"):
+        with open(path) as file:
+            return list(read_log(file))
     try:
         from can.io.asc import ASCReader
+        from can.io.blf import BLFReader
     except ImportError:
         raise ValueError(
-            f"replaying {path} needs python-can, which reads ASC: pip install python-can"
+            f"replaying {path} needs python-can, which reads ASC and BLF: pip install python-can"
         ) from None
+    if suffix == ".blf":
+        return _vector_entries(path, BLFReader(path), {}, interface)
     with open(path) as file:
         names = dict(_CHANNEL_COMMENT.findall(file.read()))
+    return _vector_entries(path, ASCReader(path), names, interface)
+
+
+def _vector_entries(
+    path: str, reader: Iterable[can.Message], names: dict[str, str], interface: str | None
+) -> list[LogEntry]:
+    """The frames of a Vector file, read with python-can. Its channel numbers
+    become the interfaces that ferrocan's ASC comments (``// channel 1:
+    vcan0``) name, or -I's; BLF keeps numbers only."""
     entries = []
-    for msg in ASCReader(path):
+    for msg in reader:
         number = str(msg.channel + 1) if isinstance(msg.channel, int) else "1"
         channel = interface or names.get(number)
         if channel is None:

@@ -1,0 +1,109 @@
+//! candump's screen format (`  vcan0  123   [4]  DE AD BE EF`, with `-x`
+//! the direction and flags) and log format (`(1795505855.998830) vcan0
+//! 123#DEADBEEF`), which right-align interface names to the longest seen.
+
+use std::io::{self, Write};
+
+use socketcan::frame::{CANFD_BRS, CANFD_ESI, CANFD_FDF, CAN_ERR_FLAG};
+
+use crate::frame::Frame;
+use crate::rx_buffer::Received;
+
+/// What candump's lines depend on besides their frame.
+pub struct Candump {
+    /// Interface names are right-aligned to this width, which grows.
+    width: usize,
+    /// Standard IDs are indented once an extended one was seen.
+    indent: bool,
+}
+
+impl Candump {
+    /// `names`: the interfaces asked for (`any` included), which set the
+    /// first width, as in candump.
+    pub fn new(names: &[&str]) -> Self {
+        Self { width: names.iter().map(|name| name.len()).max().unwrap_or(0), indent: false }
+    }
+
+    /// The log line: the receive time in microseconds (truncated, as
+    /// candump prints it), the interface and the frame in cansend syntax.
+    pub fn log_line(&mut self, out: &mut Vec<u8>, received: &Received, channel: &str) -> io::Result<()> {
+        self.width = self.width.max(channel.len());
+        let (secs, micros) = (received.timestamp.as_secs(), received.timestamp.subsec_micros());
+        write!(out, "({secs:010}.{micros:06}) {channel:>0$} ", self.width)?;
+        write_cansend(out, &received.frame)?;
+        out.write_all(b"\n")
+    }
+
+    /// The screen line; `extra` adds candump -x's direction, BRS and ESI.
+    pub fn screen_line(
+        &mut self,
+        out: &mut Vec<u8>,
+        received: &Received,
+        channel: &str,
+        extra: bool,
+    ) -> io::Result<()> {
+        let frame = &received.frame;
+        self.width = self.width.max(channel.len());
+        self.indent |= frame.is_extended() && !frame.is_error();
+        write!(out, "  {channel:>0$}", self.width)?;
+        if extra {
+            let direction = if received.local { "TX" } else { "RX" };
+            let brs = if frame.brs() { 'B' } else { '-' };
+            let esi = if frame.esi() { 'E' } else { '-' };
+            write!(out, "  {direction} {brs} {esi}")?;
+        }
+        if frame.is_error() {
+            write!(out, "  {:08X}  ", CAN_ERR_FLAG | frame.id())?;
+        } else if frame.is_extended() {
+            write!(out, "  {:08X}  ", frame.id())?;
+        } else {
+            let pad = if self.indent { "     " } else { "" };
+            write!(out, "  {pad}{:03X}  ", frame.id())?;
+        }
+        let data = frame.data();
+        if frame.is_fd() {
+            write!(out, "[{:02}] ", data.len())?;
+        } else if frame.is_remote() {
+            return writeln!(out, " [{}]  remote request", frame.dlc());
+        } else {
+            write!(out, " [{}] ", data.len())?;
+        }
+        for byte in data {
+            write!(out, " {byte:02X}")?;
+        }
+        if frame.is_error() && !frame.is_fd() {
+            write!(out, "{:>1$}", "ERRORFRAME", 3 * (8 - data.len()) + 13)?;
+        }
+        out.write_all(b"\n")
+    }
+}
+
+/// A frame in cansend syntax, as `candump -L` prints it (see [`crate::cansend`]).
+fn write_cansend(out: &mut Vec<u8>, frame: &Frame) -> io::Result<()> {
+    if frame.is_error() {
+        write!(out, "{:08X}#", CAN_ERR_FLAG | frame.id())?;
+    } else if frame.is_extended() {
+        write!(out, "{:08X}#", frame.id())?;
+    } else {
+        write!(out, "{:03X}#", frame.id())?;
+    }
+    if frame.is_remote() {
+        return match frame.dlc() {
+            0 => write!(out, "R"),
+            dlc => write!(out, "R{dlc}"),
+        };
+    }
+    if frame.is_fd() {
+        let flags = CANFD_FDF | flag(frame.brs(), CANFD_BRS) | flag(frame.esi(), CANFD_ESI);
+        write!(out, "#{flags:X}")?;
+    }
+    frame.data().iter().try_for_each(|byte| write!(out, "{byte:02X}"))
+}
+
+fn flag(on: bool, flag: libc::c_int) -> libc::c_int {
+    if on {
+        flag
+    } else {
+        0
+    }
+}
