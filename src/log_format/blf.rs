@@ -150,7 +150,7 @@ fn push_object(out: &mut Vec<u8>, frame: &Frame, local: bool, channel: u16, nano
             out.extend_from_slice(&[0; 4]); // frame length
             out.extend_from_slice(&id.to_le_bytes());
             out.extend_from_slice(&[0; 4]); // extended flags, padding
-            push_padded(out, data, 8);
+            push_padded(out, &data[..data.len().min(8)], 8);
         }
         CAN_FD_MESSAGE => {
             let fd_flags = EDL | if frame.brs() { BRS } else { 0 } | if frame.esi() { ESI } else { 0 };
@@ -197,4 +197,163 @@ fn system_time(time: Duration) -> [u8; 16] {
         chunk.copy_from_slice(&(field as u16).to_le_bytes());
     }
     bytes
+}
+
+/// A reader of what [`Blf`] writes, for tests and the fuzz target: it
+/// checks every size and count, and gives the objects back.
+#[cfg(any(test, fuzzing))]
+pub mod read {
+    use super::*;
+
+    /// An object of the file, as stored.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct Object {
+        pub kind: u32,
+        pub nanos: u64,
+        pub channel: u16,
+        /// The identifier with CAN_MSG_EXT for an extended one.
+        pub id: u32,
+        /// Remote and direction flags (classic and FD frames).
+        pub flags: u8,
+        pub fd_flags: u8,
+        pub dlc: u8,
+        pub data: Vec<u8>,
+    }
+
+    fn u16_at(bytes: &[u8], at: usize) -> u16 {
+        u16::from_le_bytes([bytes[at], bytes[at + 1]])
+    }
+
+    fn u32_at(bytes: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+    }
+
+    /// The objects of a whole file, after checking its header against them.
+    pub fn objects(file: &[u8]) -> Result<Vec<Object>, String> {
+        let header = file.get(..FILE_HEADER_SIZE).ok_or("shorter than the file header")?;
+        if &header[..4] != b"LOGG" || u32_at(header, 4) as usize != FILE_HEADER_SIZE {
+            return Err("bad file header".into());
+        }
+        let mut objects = Vec::new();
+        let mut at = FILE_HEADER_SIZE;
+        while at < file.len() {
+            let container = file.get(at..at + CONTAINER_HEADER).ok_or("truncated container header")?;
+            let size = u32_at(container, 8) as usize;
+            let payload = u32_at(container, 24) as usize;
+            if &container[..4] != b"LOBJ"
+                || u32_at(container, 12) != LOG_CONTAINER
+                || size != payload + CONTAINER_HEADER
+            {
+                return Err(format!("bad container at {at}"));
+            }
+            let body = file.get(at + CONTAINER_HEADER..at + size).ok_or("truncated container")?;
+            objects.extend(container_objects(body)?);
+            at += size;
+        }
+        let counted = u32_at(header, 32) as usize;
+        let size = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
+        if counted != objects.len() || size != file.len() as u64 {
+            return Err(format!("the header says {counted} objects in {size} bytes"));
+        }
+        Ok(objects)
+    }
+
+    fn container_objects(mut body: &[u8]) -> Result<Vec<Object>, String> {
+        let mut objects = Vec::new();
+        while !body.is_empty() {
+            let header = body.get(..OBJECT_HEADER).ok_or("truncated object header")?;
+            let size = u32_at(header, 8) as usize;
+            let object = body.get(OBJECT_HEADER..size).ok_or("truncated object")?;
+            if &header[..4] != b"LOBJ" || u32_at(header, 16) != TIME_ONE_NANS {
+                return Err("bad object header".into());
+            }
+            let kind = u32_at(header, 12);
+            let nanos = u64::from_le_bytes(header[24..32].try_into().expect("8 bytes"));
+            let channel = u16_at(object, 0);
+            objects.push(match (kind, object.len()) {
+                (CAN_MESSAGE, 16) => Object {
+                    kind,
+                    nanos,
+                    channel,
+                    id: u32_at(object, 4),
+                    flags: object[2],
+                    fd_flags: 0,
+                    dlc: object[3],
+                    data: object[8..16].to_vec(),
+                },
+                (CAN_FD_MESSAGE, 84) => Object {
+                    kind,
+                    nanos,
+                    channel,
+                    id: u32_at(object, 4),
+                    flags: object[2],
+                    fd_flags: object[13],
+                    dlc: object[3],
+                    data: object[20..20 + object[14] as usize].to_vec(),
+                },
+                (CAN_ERROR_EXT, 32) => Object {
+                    kind,
+                    nanos,
+                    channel,
+                    id: u32_at(object, 16),
+                    flags: 0,
+                    fd_flags: 0,
+                    dlc: object[10],
+                    data: object[24..32].to_vec(),
+                },
+                _ => return Err(format!("object of type {kind} and size {size}")),
+            });
+            body = &body[size..];
+        }
+        Ok(objects)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read::objects;
+    use super::*;
+    use crate::frame::FrameSpec;
+
+    #[test]
+    fn a_file_holds_its_frames_in_containers_its_header_counts() {
+        let classic = Frame::new(&FrameSpec { id: 0x123, data: &[1, 2], ..FrameSpec::default() }).unwrap();
+        let fd = Frame::new(&FrameSpec {
+            id: 0x1ABCDEF,
+            extended: true,
+            fd: true,
+            brs: true,
+            data: &[7; 12],
+            ..FrameSpec::default()
+        })
+        .unwrap();
+        let error =
+            Frame::new(&FrameSpec { id: 0x80, error: true, data: &[0, 0, 8], ..FrameSpec::default() })
+                .unwrap();
+        let t0 = Duration::new(1_796_305_227, 123_456_789);
+        let mut blf = Blf::default();
+        let mut file = Vec::new();
+        blf.header(&mut file);
+        blf.frame(&mut file, &classic, false, t0, 1);
+        blf.seal(&mut file);
+        blf.frame(&mut file, &fd, true, t0 + Duration::from_micros(5), 2);
+        blf.frame(&mut file, &error, false, t0 + Duration::from_secs(1), 1);
+        blf.seal(&mut file);
+        file[..FILE_HEADER_SIZE].copy_from_slice(&blf.file_header());
+        let found = objects(&file).expect("a valid file");
+        let summary: Vec<_> =
+            found.iter().map(|o| (o.kind, o.nanos, o.channel, o.id, o.flags, o.fd_flags, o.dlc)).collect();
+        assert_eq!(
+            summary,
+            [
+                (CAN_MESSAGE, 456_789, 1, 0x123, 0, 0, 2),
+                (CAN_FD_MESSAGE, 461_789, 2, 0x1ABCDEF | CAN_MSG_EXT, DIRECTION_TX, EDL | BRS, 9),
+                (CAN_ERROR_EXT, 1_000_456_789, 1, 0x80, 0, 0, 3),
+            ]
+        );
+        assert_eq!(found[1].data, [7; 12]);
+        // The start: 2026-12-03 (a Thursday) 13:40:27.123 UTC.
+        let start: Vec<u16> = file[40..56].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        assert_eq!(start, [2026, 12, 4, 3, 13, 40, 27, 123]);
+    }
 }

@@ -6,7 +6,7 @@
 //! numbers of ASC and BLF, given from 1 in the order channels first appear.
 
 mod asc;
-mod blf;
+pub mod blf;
 mod candump;
 
 use std::collections::HashMap;
