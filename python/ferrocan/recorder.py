@@ -30,16 +30,22 @@ from __future__ import annotations
 import os
 import socket
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 from ferrocan import _backend
 from ferrocan._ctypes.errors import no_such_interface
 from ferrocan._log_format import FORMATS
 from ferrocan._sources import ANY, Source
 from ferrocan.exceptions import CanError
+
+if TYPE_CHECKING:
+    from ferrocan._native import Recording as NativeRecording
+    from ferrocan._thread_recording import ThreadRecording
+
+    _Recording = Union[NativeRecording, ThreadRecording]
 
 __all__ = ["DEFAULT_RECEIVE_BUFFER", "Recorder"]
 
@@ -60,37 +66,6 @@ class _Stream(Protocol):
     def fileno(self) -> int: ...
 
     def flush(self) -> None: ...
-
-
-class _Recording(Protocol):
-    """``ferrocan._native.Recording`` or ``ferrocan._thread_recording.ThreadRecording``."""
-
-    @property
-    def written(self) -> int: ...
-
-    @property
-    def dropped(self) -> int: ...
-
-    @property
-    def receive_buffer_sizes(self) -> list[int]: ...
-
-    def stop(self) -> None: ...
-
-    def wait(self, timeout: float | None = None) -> bool: ...
-
-
-class _RecordingClass(Protocol):
-    def __call__(
-        self,
-        fd: int,
-        sources: Sequence[tuple[str, list[tuple[int, int]], int]],
-        *,
-        format: str,
-        count: int | None = None,
-        idle: float | None = None,
-        receive_buffer_size: int | None = None,
-        report_drops: bool = False,
-    ) -> _Recording: ...
 
 
 class Recorder:
@@ -245,7 +220,7 @@ class Recorder:
                 stacklevel=4,
             )
 
-    def _recording_class(self) -> _RecordingClass:
+    def _recording_class(self) -> type[NativeRecording] | type[ThreadRecording]:
         if self._backend == "native":
             _backend.socket_class("native")  # a clear error where it is missing
             from ferrocan._native import Recording
