@@ -4,9 +4,9 @@
 //!
 //! The thread drains each socket with `recvmmsg` (up to [`BATCH`] frames per
 //! call), formats into one buffer and writes the buffer when it reaches
-//! [`FLUSH_AT`] bytes and whenever no socket has anything more to read, so
-//! under a flood the file gets large writes, and a quiet bus's frames reach it
-//! at once. Only whole lines are ever written; after a failed write the file
+//! [`FLUSH_AT`] bytes or [`FLUSH_INTERVAL`] passed, and whenever no socket
+//! has anything more to read, so under a flood the file gets large writes,
+//! and a quiet bus's frames reach it at once. Only whole lines are ever written; after a failed write the file
 //! is cut back to its last whole line.
 
 use std::fs::File;
@@ -28,6 +28,8 @@ use crate::waker::Waker;
 pub const BATCH: usize = 256;
 /// Buffered bytes that trigger a write even while frames keep coming.
 pub const FLUSH_AT: usize = 64 * 1024;
+/// The longest buffered frames wait for a write while frames keep coming.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// An interface to record, as candump takes it: `any` (every CAN
 /// interface), kernel filters, and the error classes to keep.
@@ -230,7 +232,7 @@ impl Worker {
             if self.settings.count == Some(taken) {
                 break;
             }
-            if self.output.buffer.len() >= FLUSH_AT {
+            if self.output.buffer.len() >= FLUSH_AT || self.output.since_write() >= FLUSH_INTERVAL {
                 self.flush()?;
             }
             if batch > 0 {
@@ -352,11 +354,16 @@ struct Output {
     buffer: Vec<u8>,
     /// Frames in `buffer`.
     frames: u64,
+    last_write: Instant,
 }
 
 impl Output {
     fn new(file: File) -> Self {
-        Self { file, buffer: Vec::with_capacity(2 * FLUSH_AT), frames: 0 }
+        Self { file, buffer: Vec::with_capacity(2 * FLUSH_AT), frames: 0, last_write: Instant::now() }
+    }
+
+    fn since_write(&self) -> Duration {
+        self.last_write.elapsed()
     }
 
     /// Writes the buffer whole, or cuts the file back to where it was.
@@ -372,6 +379,7 @@ impl Output {
         }
         self.buffer.clear();
         self.frames = 0;
+        self.last_write = Instant::now();
         Ok(())
     }
 

@@ -18,8 +18,10 @@ from ferrocan.message import Message
 
 #: Frames taken from one bus before the next gets its turn.
 BATCH = 256
-#: Buffered text that triggers a write even while frames keep coming.
+#: Buffered output that triggers a write even while frames keep coming.
 FLUSH_AT = 64 * 1024
+#: The longest buffered frames wait for a write while frames keep coming.
+FLUSH_INTERVAL = 1.0
 
 
 class _Input:
@@ -104,7 +106,7 @@ class ThreadRecording:
         self._write(self._format.header(time.time()), 0)
         pending: list[bytes] = []
         size = taken = 0
-        last_frame = time.monotonic()
+        last_frame = last_write = time.monotonic()
         while not self._stop.is_set() and taken != self._count:
             ready = select.select(self._inputs, [], [], 0.05)[0]
             for source in ready:
@@ -122,9 +124,10 @@ class ThreadRecording:
             elif self._idle is not None and time.monotonic() - last_frame >= self._idle:
                 break
             taken = self.written + len(pending)
-            if pending and (not ready or size >= FLUSH_AT):
+            now = time.monotonic()
+            if pending and (not ready or size >= FLUSH_AT or now - last_write >= FLUSH_INTERVAL):
                 self._write(self._format.seal(b"".join(pending)), len(pending))
-                pending, size = [], 0
+                pending, size, last_write = [], 0, now
         if pending:
             self._write(self._format.seal(b"".join(pending)), len(pending))
         self._write(self._format.footer(), 0)
