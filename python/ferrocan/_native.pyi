@@ -14,6 +14,7 @@ __all__ = [
     "BcmTask",
     "Message",
     "RawSocket",
+    "Recording",
     "__version__",
     "format_frame",
     "link_add_vcan",

@@ -196,6 +196,9 @@ class Recorder:
             ended = recording.wait(timeout)
         except (OSError, CanError) as error:
             self._end(recording)
+            # The traceback keeps this frame: without the recording, whose
+            # descriptors then close now rather than whenever it is collected.
+            del recording
             if (
                 isinstance(error, OSError)
                 and error.filename is None
