@@ -6,6 +6,7 @@ formats) and through ``ferrocan replay``."""
 from __future__ import annotations
 
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -442,14 +443,14 @@ def test_the_receive_buffer_is_enlarged_and_said_once(tmp_path: Path) -> None:
 def test_unprivileged_recording_says_the_buffer_is_capped(tmp_path: Path) -> None:
     """As nobody: rmem_max caps the buffer, the tool says so, and records."""
     script = (
-        "import json, subprocess, time\n"
+        "import json, subprocess\n"
         f"command = [{str(FERROCAN)!r}, 'record', '/tmp/x.log', '-i', 'vcan0', '-n', '3']\n"
         "proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)\n"
-        "time.sleep(2)\n"
+        "first = proc.stderr.readline()  # the receive buffer: it records\n"
         "for n in range(3): subprocess.run(['cansend', 'vcan0', f'12{n}#00'], check=True)\n"
         "_, err = proc.communicate(timeout=30)\n"
         "lines = open('/tmp/x.log').read().count('vcan0')\n"
-        "print(json.dumps([proc.returncode, err, lines]))\n"
+        "print(json.dumps([proc.returncode, first + err, lines]))\n"
     )
     done = subprocess.run(
         [str(ROOT / "tools" / "unprivileged"), sys.executable, "-c", script],
@@ -467,11 +468,19 @@ def test_unprivileged_recording_says_the_buffer_is_capped(tmp_path: Path) -> Non
 @contextmanager
 def recorder_output(*args: str) -> Iterator[list[str]]:
     """Runs a recording command, ends it with SIGTERM, and gives its stderr lines."""
-    lines: list[str] = []
     with recording_process(*args) as proc:
-        time.sleep(1.5)
+        lines = [first_line(proc)]
         yield lines
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     lines += err.decode().splitlines()
+
+
+def first_line(proc: subprocess.Popen[bytes], timeout: float = 60) -> str:
+    """The first line a recording command prints on stderr, the receive
+    buffer's size, which it prints once it records."""
+    assert proc.stderr is not None
+    ready, _, _ = select.select([proc.stderr], [], [], timeout)
+    assert ready, f"no line on stderr within {timeout} s"
+    return proc.stderr.readline().decode().rstrip("\n")
