@@ -231,6 +231,15 @@ def recording_process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
         proc.wait(10)
 
 
+def first_line(proc: subprocess.Popen[bytes], timeout: float = 60) -> str:
+    """The first line a recording command prints on stderr, the receive
+    buffer's size, which it prints once it records."""
+    assert proc.stderr is not None
+    ready, _, _ = select.select([proc.stderr], [], [], timeout)
+    assert ready, f"no line on stderr within {timeout} s"
+    return proc.stderr.readline().decode().rstrip("\n")
+
+
 def endless_flood(channel: str, stop: threading.Event) -> None:
     """Frames as fast as the kernel takes them, until ``stop``."""
     batch = flood_messages(500, channel)
@@ -251,7 +260,7 @@ def flooding(channel: str) -> Iterator[None]:
         sender.join(30)
 
 
-def wait_for_size(path: Path, size: int, timeout: float = 30) -> None:
+def wait_for_size(path: Path, size: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists() or path.stat().st_size < size:
         assert time.monotonic() < deadline, f"{path} did not reach {size} bytes"
@@ -266,12 +275,13 @@ def test_a_signal_in_a_flood_leaves_a_whole_file(
 ) -> None:
     path = tmp_path / f"stopped.{format}"
     with flooding("vcan0"), recording_process("record", str(path), "-i", "vcan0") as proc:
-        wait_for_size(path, 200_000)
+        first_line(proc)
+        wait_for_size(path, 20_000)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == status, err
     logged = read_back(path)
-    assert len(logged) > 1000
+    assert len(logged) > 100
     text = path.read_text(errors="replace")
     assert format == "blf" or text.endswith("\n")
     if format == "asc":
@@ -475,12 +485,3 @@ def recorder_output(*args: str) -> Iterator[list[str]]:
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     lines += err.decode().splitlines()
-
-
-def first_line(proc: subprocess.Popen[bytes], timeout: float = 60) -> str:
-    """The first line a recording command prints on stderr, the receive
-    buffer's size, which it prints once it records."""
-    assert proc.stderr is not None
-    ready, _, _ = select.select([proc.stderr], [], [], timeout)
-    assert ready, f"no line on stderr within {timeout} s"
-    return proc.stderr.readline().decode().rstrip("\n")
