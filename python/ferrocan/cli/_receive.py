@@ -9,11 +9,8 @@ import signal
 import sys
 from typing import TextIO
 
-from ferrocan._sources import FILTERS_HELP
 from ferrocan.cli._args import count
 from ferrocan.recorder import DEFAULT_RECEIVE_BUFFER, Recorder
-
-INTERFACES_HELP = FILTERS_HELP
 
 
 def add_receive_options(parser: argparse.ArgumentParser) -> None:

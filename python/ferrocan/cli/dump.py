@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from ferrocan._sources import FILTERS_HELP
 from ferrocan.cli import _receive
 from ferrocan.cli._args import add_command
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 def register(commands: Commands) -> None:
     parser = add_command(commands, "dump", __doc__, run)
-    parser.add_argument("interfaces", metavar="IFACE", nargs="+", help=_receive.INTERFACES_HELP)
+    parser.add_argument("interfaces", metavar="IFACE", nargs="+", help=FILTERS_HELP)
     parser.add_argument("-L", dest="log", action="store_true", help="candump's log format")
     _receive.add_receive_options(parser)
     parser.add_argument(

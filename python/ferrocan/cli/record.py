@@ -18,7 +18,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ferrocan._sources import ANY
+from ferrocan._sources import ANY, FILTERS_HELP
 from ferrocan.bus import Bus
 from ferrocan.candump_log import LogEntry, read_log
 from ferrocan.cli import _receive
@@ -65,7 +65,7 @@ def register(commands: Commands) -> None:
         dest="interfaces",
         action="append",
         metavar="IFACE",
-        help=f"{_receive.INTERFACES_HELP} (default: {ANY}; repeat -i for several)",
+        help=f"{FILTERS_HELP} (default: {ANY}; repeat -i for several)",
     )
     recorder.add_argument(
         "-f",
