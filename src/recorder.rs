@@ -112,8 +112,13 @@ impl Recording {
             ended: Condvar::new(),
         });
         let names: Vec<&str> = sources.iter().map(|source| source.channel.as_str()).collect();
+        let fds = std::iter::once(Ok(shared.waker.fd())).chain(inputs.iter().map(|input| input.bus.fileno()));
+        let pollfds = fds
+            .map(|fd| fd.map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }))
+            .collect::<Result<_, _>>()?;
         let mut worker = Worker {
             format: LogFormat::new(settings.format, &names),
+            pollfds,
             inputs,
             output: Output::new(file),
             settings: settings.clone(),
@@ -211,6 +216,8 @@ struct Worker {
     shared: Arc<Shared>,
     /// Interface names by index, for buses on every interface.
     names: Vec<(i32, String)>,
+    /// What an idle wait polls: the stop waker, then each socket.
+    pollfds: Vec<libc::pollfd>,
 }
 
 impl Worker {
@@ -315,12 +322,10 @@ impl Worker {
     }
 
     /// Waits for a frame on any socket, or `timeout`; `false` when asked to stop.
-    fn wait(&self, timeout: Option<Duration>) -> bool {
-        let mut fds: Vec<libc::pollfd> = std::iter::once(self.shared.waker.fd())
-            .chain(self.inputs.iter().filter_map(|input| input.bus.fileno().ok()))
-            .map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
-            .collect();
-        let millis = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as libc::c_int);
+    fn wait(&mut self, timeout: Option<Duration>) -> bool {
+        let fds = &mut self.pollfds;
+        let millis =
+            timeout.map_or(-1, |t| t.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int);
         // SAFETY: fds is a live array of fds.len() pollfds.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
         n < 0 || fds[0].revents == 0 || !self.shared.stop.load(Ordering::Acquire)
