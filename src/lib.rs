@@ -15,7 +15,7 @@
 //! * [`link`]: interface management over rtnetlink (`ip link`).
 //! * [`cansend`], [`candump_log`]: can-utils' text formats for frames and logs.
 //! * [`recorder`]: recording interfaces to a file on a thread of its own,
-//!   in the text formats of [`log_format`].
+//!   in the formats of [`log_format`] (candump's, Vector ASC and BLF).
 
 pub mod bcm;
 pub mod bus;

@@ -19,7 +19,7 @@ _FD_DLC = {**{n: n for n in range(9)}, 12: 9, 16: 10, 20: 11, 24: 12, 32: 13, 48
 
 
 class LogFormat:
-    """One format's writer, with the state its lines depend on (see log_format.rs)."""
+    """One format's writer, with the state its lines depend on (see src/log_format/)."""
 
     def __init__(self, format: str, names: Sequence[str]) -> None:
         self._format = format

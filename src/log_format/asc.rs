@@ -31,7 +31,7 @@ impl Asc {
     }
 
     /// The line for a frame on channel `number`, after [`begin`](Self::begin).
-    pub fn frame(&mut self, out: &mut Vec<u8>, received: &Received, number: usize) -> io::Result<()> {
+    pub fn frame(&self, out: &mut Vec<u8>, received: &Received, number: usize) -> io::Result<()> {
         let start = self.start.unwrap_or(received.timestamp);
         let elapsed = received.timestamp.saturating_sub(start);
         write!(out, "{:>4}.{:06} ", elapsed.as_secs(), elapsed.subsec_micros())?;
