@@ -22,7 +22,7 @@ import can
 import pytest
 from ferrocan import Bus, Message, Recorder
 from ferrocan.candump_log import read_log
-from ferrocan.exceptions import CanInitializationError
+from ferrocan.exceptions import CanInitializationError, CanInterfaceNotImplementedError
 
 ROOT = Path(__file__).resolve().parent.parent
 FERROCAN = Path(sys.executable).with_name("ferrocan")
@@ -418,6 +418,12 @@ def test_drops_are_counted_and_warned_about(backend: str, tmp_path: Path) -> Non
         (("x.log",), {"count": 1.5}, TypeError, "count must be None or an int, got float"),
         (("x.log",), {"idle_timeout": 0}, ValueError, "idle_timeout must be None or a number"),
         (("x.log",), {"idle_timeout": "1"}, TypeError, "idle_timeout must be None or a number"),
+        (
+            ("x.log",),
+            {"backend": "native-direct"},
+            CanInterfaceNotImplementedError,
+            "backend 'native-direct' does not exist; use 'native' or 'ctypes'",
+        ),
     ],
 )
 def test_bad_arguments_are_clear_errors(

@@ -37,6 +37,7 @@ class _Input:
     def _open(self, filters: list[tuple[int, int]], rcvbuf: int | None) -> Bus:
         return Bus(
             "" if self.name == ANY else self.name,
+            backend="ctypes",
             fd=True,
             can_filters=[{"can_id": i, "can_mask": m} for i, m in filters] or None,
             ignore_rx_error_frames=not self.error_mask,

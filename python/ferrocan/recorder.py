@@ -111,6 +111,7 @@ class Recorder:
         self._idle = _seconds("idle_timeout", idle_timeout)
         self._receive_buffer_size = receive_buffer_size
         self._backend = backend or _backend.default_backend()
+        _backend.socket_class(self._backend)  # a clear error for a missing or unknown backend
         self._report_drops = report_drops
         self._recording: _Recording | None = None
         self._started = False
@@ -225,7 +226,6 @@ class Recorder:
 
     def _recording_class(self) -> type[NativeRecording] | type[ThreadRecording]:
         if self._backend == "native":
-            _backend.socket_class("native")  # a clear error where it is missing
             from ferrocan._native import Recording
 
             return Recording
