@@ -6,12 +6,11 @@
 //! call), formats into one buffer and writes the buffer when it reaches
 //! [`FLUSH_AT`] bytes or [`FLUSH_INTERVAL`] passed, and whenever no socket
 //! has anything more to read, so under a flood the file gets large writes,
-//! and a quiet bus's frames reach it at once. Only whole lines are ever written; after a failed write the file
-//! is cut back to its last whole line.
+//! and a quiet bus's frames reach it at once. Only whole lines are ever
+//! written; after a failed write the file is cut back to its last whole line.
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -101,8 +100,11 @@ impl Recording {
             sources.iter().map(|source| Input::open(source, &options)).collect::<Result<Vec<_>, _>>()?;
         let receive_buffer_sizes =
             inputs.iter().map(|input| input.bus.receive_buffer_size()).collect::<Result<_, _>>()?;
-        let waker = Waker::new()
-            .map_err(|e| Error::Open { channel: sources[0].channel.clone(), errno: errno_of(&e) })?;
+        let setup_error = |e: io::Error| {
+            let channel = sources.first().map_or(ANY, |source| source.channel.as_str());
+            Error::Open { channel: channel.into(), errno: errno_of(&e) }
+        };
+        let waker = Waker::new().map_err(setup_error)?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             waker,
@@ -128,7 +130,7 @@ impl Recording {
         let thread = std::thread::Builder::new()
             .name("ferrocan-recorder".into())
             .spawn(move || worker.run())
-            .map_err(|e| Error::Open { channel: sources[0].channel.clone(), errno: errno_of(&e) })?;
+            .map_err(setup_error)?;
         Ok(Self { shared, thread: Mutex::new(Some(thread)), receive_buffer_sizes })
     }
 
@@ -397,16 +399,11 @@ impl Output {
     /// were written: removes those bytes from a regular file, so that the
     /// file ends with a whole line.
     fn undo(&self, done: usize, error: io::Error) -> io::Error {
-        let fd: RawFd = self.file.as_raw_fd();
         let regular = self.file.metadata().is_ok_and(|meta| meta.is_file());
         if done > 0 && regular {
-            // SAFETY: lseek and ftruncate on a descriptor this struct owns.
-            unsafe {
-                let end = libc::lseek(fd, 0, libc::SEEK_CUR);
-                if end >= done as libc::off_t {
-                    libc::ftruncate(fd, end - done as libc::off_t);
-                    libc::lseek(fd, end - done as libc::off_t, libc::SEEK_SET);
-                }
+            let mut file = &self.file;
+            if let Some(end) = file.stream_position().ok().and_then(|end| end.checked_sub(done as u64)) {
+                let _ = file.set_len(end).and_then(|()| file.seek(SeekFrom::Start(end)));
             }
         }
         error

@@ -44,7 +44,7 @@ impl Recording {
     ) -> PyResult<Self> {
         let format = Format::from_name(format).ok_or_else(|| {
             PyValueError::new_err(format!(
-                "format must be 'log', 'asc', 'candump' or 'candump-x', got {format:?}"
+                "format must be 'log', 'asc', 'blf', 'candump' or 'candump-x', got {format:?}"
             ))
         })?;
         let settings = Settings {
