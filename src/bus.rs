@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
+use socketcan::CanInterface;
+
 use crate::error::{errno_of, Error};
 use crate::fork::{self, BeforeFork};
 use crate::frame::Frame;
@@ -66,6 +68,10 @@ pub struct Bus {
     /// Set once the interface was deleted: the kernel says so only once, then
     /// the unbound socket would wait in silence.
     gone: AtomicBool,
+    /// Set while the interface is known to be down. The kernel reports that
+    /// to a receiving socket only once; after that each receive looks again,
+    /// so that it keeps failing until the interface is back up.
+    down: AtomicBool,
     shut_down: AtomicBool,
     /// The fork generation the bus was opened in.
     generation: u64,
@@ -93,6 +99,7 @@ impl Bus {
             sent: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             gone: AtomicBool::new(false),
+            down: AtomicBool::new(false),
             shut_down: AtomicBool::new(false),
             generation: fork::generation(),
         })
@@ -226,7 +233,12 @@ impl Bus {
     }
 
     pub fn set_filters(&self, filters: &[(u32, u32)]) -> Result<(), Error> {
-        let open = self.lock()?;
+        let open = self.live(Op::Filters)?;
+        // The kernel unbinds a socket whose interface was deleted, and then
+        // takes filters that can never apply.
+        if self.is_bound() && interface_name(self.ifindex).is_none() {
+            return Err(self.io_error(Op::Filters, libc::ENODEV));
+        }
         open.socket.set_filters(filters).map_err(|e| self.io_error(Op::Filters, errno_of(&e)))
     }
 
@@ -294,29 +306,58 @@ impl Bus {
     /// The next frame, reading up to `want` (the caller takes that many) with
     /// one syscall when none is buffered.
     fn take(&self, open: &Open, want: usize) -> Result<Option<Received>, Error> {
-        let received = match self.ring(open) {
-            Some(uring) => lock(uring).pop().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?,
-            None => {
-                let mut rx = lock(&open.rx);
-                if rx.pending() == 0 {
-                    open.socket
-                        .recv_into(&mut rx, want)
-                        .map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?;
-                }
-                rx.pop()
+        if self.down.load(Ordering::Relaxed) && !self.interface_up() {
+            return Err(self.io_error(Op::Receive, libc::ENETDOWN));
+        }
+        let received = match self.read_one(open, want) {
+            Err(e) if errno_of(&e) == libc::ENETDOWN && self.interface_up() => {
+                // The report of a down interface that is up again: it is
+                // consumed, so this read finds what is queued.
+                self.read_one(open, want)
             }
+            read => read,
         };
+        let received = received.map_err(|e| self.io_error(Op::Receive, errno_of(&e)))?;
         if received.is_some() {
             self.received.fetch_add(1, Ordering::Relaxed);
         }
         Ok(received)
     }
 
+    fn read_one(&self, open: &Open, want: usize) -> std::io::Result<Option<Received>> {
+        if let Some(uring) = self.ring(open) {
+            return lock(uring).pop();
+        }
+        let mut rx = lock(&open.rx);
+        if rx.pending() == 0 {
+            open.socket.recv_into(&mut rx, want)?;
+        }
+        Ok(rx.pop())
+    }
+
+    /// Whether the bus's interface is up, as the kernel reports it now; a
+    /// bus on every interface counts as up. Clears [`Bus::down`] if so.
+    fn interface_up(&self) -> bool {
+        let up = !self.is_bound()
+            || CanInterface::open_iface(self.ifindex).details().map_or(true, |details| details.is_up);
+        if up {
+            self.down.store(false, Ordering::Relaxed);
+        }
+        up
+    }
+
     /// One attempt to send `frames`; after a refusal, waits up to `pause`.
     /// Returns how many the kernel took.
     fn send_step(&self, frames: &[Frame], pause: Duration) -> Result<usize, Error> {
         let open = self.live(Op::Transmit)?;
-        let errno = match open.socket.try_send_batch(frames) {
+        let attempt = match open.socket.try_send_batch(frames) {
+            // The report of a down interface that is up again: consumed now.
+            Err(e) if errno_of(&e) == libc::ENETDOWN && self.interface_up() => {
+                open.socket.try_send_batch(frames)
+            }
+            attempt => attempt,
+        };
+        let errno = match attempt {
             Ok(sent) => {
                 self.sent.fetch_add(sent as u64, Ordering::Relaxed);
                 return Ok(sent);
@@ -393,6 +434,9 @@ impl Bus {
 
     fn io_error(&self, op: Op, errno: i32) -> Error {
         let errno = if self.interface_gone(errno) { libc::ENODEV } else { errno };
+        if errno == libc::ENETDOWN && self.is_bound() {
+            self.down.store(true, Ordering::Relaxed);
+        }
         let channel = self.channel.clone();
         match op {
             Op::Receive => Error::Receive { channel, errno },

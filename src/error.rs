@@ -188,7 +188,12 @@ impl fmt::Display for Error {
                 write!(f, "failed to receive on '{channel}': {}{}", strerror(*errno), hint(channel, *errno))
             }
             Self::Filters { channel, errno } => {
-                write!(f, "failed to set filters on '{channel}': {}", strerror(*errno))
+                write!(
+                    f,
+                    "failed to set filters on '{channel}': {}{}",
+                    strerror(*errno),
+                    hint(channel, *errno)
+                )
             }
             Self::Frame(e) => e.fmt(f),
             Self::FrameSyntax(e) => e.fmt(f),

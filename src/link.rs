@@ -216,13 +216,18 @@ impl Settings {
         any.then_some(params)
     }
 
-    /// The bit-timing settings, which virtual interfaces do not have.
-    fn timing(&self) -> Option<&'static str> {
+    /// The first controller setting given (bit timing, restart-ms, CAN FD
+    /// mode): virtual interfaces have none.
+    fn controller_setting(&self) -> Option<&'static str> {
         [
             (self.bitrate.is_some(), "bitrate"),
             (self.sample_point.is_some(), "sample point"),
             (self.data_bitrate.is_some(), "data bitrate"),
             (self.restart_ms.is_some(), "restart-ms"),
+            (
+                self.fd.is_some(),
+                "CAN FD mode (its MTU decides: 72 carries CAN FD frames, 16 classic ones only)",
+            ),
         ]
         .into_iter()
         .find_map(|(given, what)| given.then_some(what))
@@ -347,7 +352,7 @@ pub fn restart(name: &str) -> Result<(), Error> {
 pub fn set(name: &str, settings: &Settings) -> Result<(), Error> {
     settings.check()?;
     let link = show(name)?;
-    if let (true, Some(what)) = (link.is_virtual(), settings.timing()) {
+    if let (true, Some(what)) = (link.is_virtual(), settings.controller_setting()) {
         return Err(Error::VirtualLink { channel: name.into(), kind: link.kind, what });
     }
     let bounce = link.up && settings.need_down();

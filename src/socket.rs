@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use socketcan::{CanAddr, CanFdSocket, CanFilter, CanSocket, Socket, SocketOptions};
 
-use crate::error::{errno_of, Error};
+use crate::error::{errno_of, last_errno, Error};
 use crate::frame::Frame;
 use crate::rx_buffer::RxBuffer;
 
@@ -284,14 +284,32 @@ pub fn interface_name(ifindex: u32) -> Option<String> {
         .then(|| unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned())
 }
 
-/// The index of interface `channel`, or the error that it does not exist.
+/// The index of interface `channel`, or the error that it does not exist
+/// (or that it could not be looked up: if_nametoindex needs a descriptor).
 pub fn interface_index(channel: &str) -> Result<u32, Error> {
     let name = CString::new(channel).map_err(|_| Error::NoSuchInterface { channel: channel.into() })?;
     // SAFETY: name is a valid NUL-terminated string.
     match unsafe { libc::if_nametoindex(name.as_ptr()) } {
-        0 => Err(Error::NoSuchInterface { channel: channel.into() }),
+        0 => match last_errno() {
+            libc::ENODEV => Err(Error::NoSuchInterface { channel: channel.into() }),
+            errno => Err(Error::opening(channel, "can-raw", lookup_failure(errno))),
+        },
         index => Ok(index),
     }
+}
+
+/// Why `if_nametoindex` failed, other than for a missing interface. glibc
+/// leaves an unrelated errno (ENOENT) when it cannot open the socket it asks
+/// through, out of descriptors say; opening a CAN socket tells the reason.
+fn lookup_failure(errno: i32) -> i32 {
+    // SAFETY: socket() takes no pointers; a descriptor it returns is ours.
+    let fd = unsafe { libc::socket(libc::PF_CAN, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::CAN_RAW) };
+    if fd < 0 {
+        return last_errno();
+    }
+    // SAFETY: fd is open and owned by nothing else; dropping closes it.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    errno
 }
 
 /// Sets python-can's options and takes the descriptor out of the crate's type.

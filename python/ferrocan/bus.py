@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from enum import Enum
@@ -158,7 +159,7 @@ class Bus:
     def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]:
         """Returns every message already available, up to ``max_messages``;
         when none is, waits like ``recv`` (an empty list on timeout)."""
-        batch = self._socket.recv_batch(max_messages, timeout)
+        batch = self._socket.recv_batch(_batch_size(max_messages), timeout)
         for msg in batch:
             if msg.is_error_frame:
                 self._observe(msg)
@@ -334,6 +335,15 @@ def _warn_if_capped(requested: int | None, granted: int) -> None:
         RuntimeWarning,
         stacklevel=3,
     )
+
+
+def _batch_size(max_messages: object) -> int:
+    """``recv_batch``'s limit: an int of at least 1 (a huge one means no limit)."""
+    if isinstance(max_messages, bool) or not isinstance(max_messages, int):
+        raise TypeError(f"max_messages must be an int, got {type(max_messages).__name__}")
+    if max_messages < 1:
+        raise ValueError(f"max_messages must be at least 1, got {max_messages}")
+    return min(max_messages, sys.maxsize)
 
 
 def _flag(name: str, value: object) -> bool:

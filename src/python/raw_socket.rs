@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
@@ -90,8 +89,8 @@ impl RawSocket {
         Ok(received.map(|r| self.message(py, &r)))
     }
 
-    /// Everything available, up to `max_messages`; waits like `recv` when
-    /// nothing is.
+    /// Everything available, up to `max_messages` (at least one; `Bus`
+    /// checks it); waits like `recv` when nothing is.
     #[pyo3(signature = (max_messages = 256, timeout = None))]
     fn recv_batch<'py>(
         &self,
@@ -99,9 +98,6 @@ impl RawSocket {
         max_messages: usize,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
-        if max_messages == 0 {
-            return Err(PyValueError::new_err("max_messages must be at least 1, got 0"));
-        }
         let list = PyList::empty(py);
         let Some(first) = self.recv(py, timeout)? else { return Ok(list) };
         list.append(first)?;
@@ -111,7 +107,7 @@ impl RawSocket {
                 failed.get_or_insert(e);
             }
         };
-        self.bus.drain(max_messages - 1, &mut sink).map_err(to_pyerr)?;
+        self.bus.drain(max_messages.saturating_sub(1), &mut sink).map_err(to_pyerr)?;
         failed.map_or(Ok(list), Err)
     }
 

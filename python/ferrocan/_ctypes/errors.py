@@ -56,7 +56,9 @@ def receive_failed(channel: str, code: int) -> CanOperationError:
 
 
 def filters_failed(channel: str, code: int) -> CanOperationError:
-    return CanOperationError(f"failed to set filters on '{channel}': {os.strerror(code)}", code)
+    return CanOperationError(
+        f"failed to set filters on '{channel}': {os.strerror(code)}{_hint(channel, code)}", code
+    )
 
 
 def _hint(channel: str, code: int) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import itertools
-import operator
 import os
 import select
 import struct
@@ -50,6 +50,11 @@ _BACKOFF_FIRST = 50e-6
 _BACKOFF_MAX = 5e-3
 
 _INT = struct.Struct("=i")
+#: The ioctl that reads an interface's flags, its struct ifreq (name, flags,
+#: padding to 40 bytes), and the flag of an interface that is up.
+_SIOCGIFFLAGS = 0x8913
+_IFREQ_FLAGS = "=16sh22x"
+_IFF_UP = 0x1
 _INT_MAX = 2**31 - 1
 _HARDWARE_TIMESTAMPS = ethtool.SOF_TIMESTAMPING_RX_HARDWARE | ethtool.SOF_TIMESTAMPING_RAW_HARDWARE
 
@@ -112,6 +117,10 @@ class CtypesSocket:
         # Set once the interface was deleted: the kernel says so only once,
         # then the unbound socket would wait in silence.
         self._gone = False
+        # Set while the interface is known to be down. The kernel reports that
+        # to a receiving socket only once; after that each receive looks
+        # again, so that it keeps failing until the interface is back up.
+        self._down = False
         # One entry per call using the descriptors right now. A list, not a
         # counter under a lock: append() and pop() are atomic, and before
         # Python 3.13 every lock acquire reads the clock, which is a syscall
@@ -147,9 +156,6 @@ class CtypesSocket:
     def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]:
         """Every frame already queued, up to ``max_messages``; when there is
         none, waits like :meth:`recv` (an empty list on timeout)."""
-        limit = operator.index(max_messages)
-        if limit < 1:
-            raise ValueError(f"max_messages must be at least 1, got {limit}")
         errors.check_timeout(timeout)
         self._enter()
         try:
@@ -157,7 +163,7 @@ class CtypesSocket:
             msg = self._receive(timeout)
             while msg is not None:
                 batch.append(msg)
-                if len(batch) == limit:
+                if len(batch) >= max_messages:
                     break
                 msg = self._receive_now()
             return batch
@@ -185,6 +191,11 @@ class CtypesSocket:
         packed = struct.pack(f"={2 * len(filters)}I", *itertools.chain.from_iterable(filters))
         self._enter()
         try:
+            # The kernel unbinds a socket whose interface was deleted, and
+            # then takes filters that can never apply.
+            if self._gone or (self._interfaces is None and _index_is_free(self._ifindex)):
+                self._gone = True
+                raise errors.filters_failed(self.channel, errno.ENODEV)
             if libc.setsockopt(
                 self._sock, libc.SOL_CAN_RAW, libc.CAN_RAW_FILTER, packed, len(packed)
             ):
@@ -288,6 +299,16 @@ class CtypesSocket:
 
     def _receive_now(self) -> Message | None:
         """One non-blocking ``recvmsg()``: the frame, or None if none is queued."""
+        if self._down and not self._interface_up():
+            raise errors.receive_failed(self.channel, self._unless_gone(errno.ENETDOWN))
+        try:
+            return self._read_one()
+        except _Down:
+            # The report of a down interface that is up again: it is
+            # consumed, so this read finds what is queued.
+            return self._read_one()
+
+    def _read_one(self) -> Message | None:
         try:
             buffers = self._idle_buffers.pop()
         except IndexError:
@@ -298,6 +319,8 @@ class CtypesSocket:
                 code = ctypes.get_errno()
                 if code in (errno.EAGAIN, errno.EINTR):
                     return None
+                if code == errno.ENETDOWN and self._interface_up():
+                    raise _Down
                 raise errors.receive_failed(self.channel, self._unless_gone(code))
             self._received += 1
             return frame.decode(
@@ -376,6 +399,8 @@ class CtypesSocket:
     def _send_now(self, data: bytes, channel: str) -> int:
         """Offer the frame once: 0 if taken, else the errno of a full queue."""
         code = self._offer(data, channel)
+        if code == errno.ENETDOWN and self._interface_up():
+            code = self._offer(data, channel)  # the report of a down interface that is up again
         if code in _GONE and self._interfaces is not None:
             # The interface's index is stale: it went, and may be back under
             # another. Looked up again, an interface gone for good raises.
@@ -394,7 +419,17 @@ class CtypesSocket:
         if self._interfaces is None and _interface_gone(self.channel, self._ifindex, code):
             self._gone = True
             return errno.ENODEV
+        if code == errno.ENETDOWN and self._interfaces is None:
+            self._down = True
         return code
+
+    def _interface_up(self) -> bool:
+        """Whether the socket's interface is up, as the kernel reports it now;
+        one on every interface counts as up. Clears ``_down`` if so."""
+        up = self._interfaces is not None or _is_up(self._sock, self._ifindex)
+        if up:
+            self._down = False
+        return up
 
     def _offer(self, data: bytes, channel: str) -> int:
         """One non-blocking send: 0 if taken, else its errno."""
@@ -555,6 +590,28 @@ def _interface_gone(channel: str, index: int, code: int) -> bool:
     # now (or another interface), it went.
     name = libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ))
     return name != os.fsencode(channel)
+
+
+def _index_is_free(index: int) -> bool:
+    """Whether no interface has index ``index`` (any more)."""
+    return libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ)) is None
+
+
+def _is_up(sock: int, index: int) -> bool:
+    """Whether interface ``index`` is up (IFF_UP), asked through the socket
+    ``sock``; True where that cannot be told."""
+    name = libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ))
+    if name is None:
+        return True
+    try:
+        reply = fcntl.ioctl(sock, _SIOCGIFFLAGS, struct.pack(_IFREQ_FLAGS, name, 0))
+    except OSError:
+        return True
+    return bool(struct.unpack(_IFREQ_FLAGS, reply)[1] & _IFF_UP)
+
+
+class _Down(Exception):
+    """A receive found the kernel's report of a down interface that is up again."""
 
 
 def _close(sock: int, waker: Waker) -> None:
