@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import inspect
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +22,9 @@ import pytest
 from ferrocan.pythoncan import FerrocanBus, FerrocanCyclicTask
 
 DBC = Path(__file__).parent / "data" / "engine.dbc"
+#: python-can's major and minor version: tools/test-python-can runs these
+#: tests on every minor the extras allow.
+PYTHON_CAN = tuple(int(part) for part in can.__version__.split(".")[:2])
 #: How long to wait for frames that must come.
 TIMEOUT = 2.0
 
@@ -372,8 +378,11 @@ def test_logger_files_read_back_as_received(
     # python-can's canutils format (.log) writes remote frames without their DLC.
     keep_dlc = suffix != ".log"
     assert [frame_fields(m, keep_dlc) for m in back] == [frame_fields(m, keep_dlc) for m in LOGGED]
-    # .asc keeps times relative to the first frame; all keep microseconds at least.
-    times = relative_times if suffix == ".asc" else absolute_times
+    # .asc keeps times relative to the first frame, and so, in effect, does .blf
+    # before python-can 4.6, which rounded the file's start time to the
+    # millisecond; all keep microseconds at least.
+    relative = suffix == ".asc" or (suffix == ".blf" and PYTHON_CAN < (4, 6))
+    times = relative_times if relative else absolute_times
     assert times(back) == pytest.approx(times(received), abs=2e-6)
 
 
@@ -420,6 +429,19 @@ def test_a_periodic_task_modifies_stops_and_restarts(make_can_bus: CanBusFactory
     tx.stop_all_periodic_tasks()
 
 
+@pytest.mark.skipif(
+    "autostart" not in inspect.signature(can.BusABC.send_periodic).parameters,
+    reason="python-can's send_periodic takes autostart from 4.5 on",
+)
+def test_autostart_false_waits_for_start(make_can_bus: CanBusFactory) -> None:
+    tx, rx = make_can_bus(), make_can_bus()
+    task = tx.send_periodic(can.Message(arbitration_id=0x44), 0.01, autostart=False)
+    assert isinstance(task, FerrocanCyclicTask)
+    assert rx.recv(0.1) is None
+    task.start()
+    assert len(receive_n(rx, 3)) == 3
+
+
 def test_a_periodic_task_with_a_modifier_runs_in_a_thread(make_can_bus: CanBusFactory) -> None:
     tx, rx = make_can_bus(), make_can_bus()
 
@@ -437,3 +459,21 @@ def test_a_periodic_task_with_a_modifier_runs_in_a_thread(make_can_bus: CanBusFa
     assert task.thread is not None
     task.thread.join(TIMEOUT)
     assert not task.thread.is_alive()
+
+
+def test_a_python_can_of_unknown_shape_is_refused_at_import() -> None:
+    """python-can passes ``_send_periodic_internal``'s arguments by position,
+    in an order that has changed (``autostart`` came in 4.5): the plugin
+    refuses a python-can whose order it does not know, rather than guess."""
+    code = (
+        "import can\n"
+        "def _send_periodic_internal(self, msgs, period, modifier_callback=None): ...\n"
+        "can.BusABC._send_periodic_internal = _send_periodic_internal\n"
+        "import ferrocan.pythoncan\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        f"ImportError: ferrocan's python-can plugin does not know python-can {can.__version__}: "
+        "its BusABC._send_periodic_internal takes (msgs, period, modifier_callback)"
+    )

@@ -9,9 +9,10 @@ ferrocan[python-can]``.
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -42,6 +43,20 @@ _EXCEPTIONS: dict[type[exceptions.CanError], type[can.CanError]] = {
     exceptions.CanTimeoutError: can.CanTimeoutError,
     exceptions.CanError: can.CanError,
 }
+
+#: python-can calls ``_send_periodic_internal`` with its arguments by
+#: position, in an order that changed: ``autostart`` came in 4.5. The
+#: plugin knows these orders, and refuses a python-can with another one.
+_PERIODIC = inspect.signature(can.BusABC._send_periodic_internal)
+_PERIODIC_ORDER = tuple(_PERIODIC.parameters)[1:]  # after self
+if _PERIODIC_ORDER not in (
+    ("msgs", "period", "duration", "modifier_callback"),  # 4.3, 4.4
+    ("msgs", "period", "duration", "autostart", "modifier_callback"),  # 4.5 on
+):
+    raise ImportError(
+        f"ferrocan's python-can plugin does not know python-can {can.__version__}: its "
+        f"BusABC._send_periodic_internal takes ({', '.join(_PERIODIC_ORDER)})"
+    )
 
 _STATES = {
     BusState.ACTIVE: can.BusState.ACTIVE,
@@ -141,22 +156,25 @@ class FerrocanBus(can.BusABC):
         with _TRANSLATED:
             self._bus.send(msg, timeout)  # type: ignore[arg-type]
 
-    def _send_periodic_internal(
-        self,
-        msgs: Sequence[can.Message] | can.Message,
-        period: float,
-        duration: float | None = None,
-        autostart: bool = True,
-        modifier_callback: Callable[[can.Message], None] | None = None,
-    ) -> CyclicSendTaskABC:
-        if modifier_callback is None:
-            return FerrocanCyclicTask(self._bus, msgs, period, duration, autostart)
+    def _send_periodic_internal(self, *args: Any, **kwargs: Any) -> CyclicSendTaskABC:
+        # python-can's arguments, named by its own signature (see _PERIODIC)
+        given = _PERIODIC.bind(self, *args, **kwargs)
+        given.apply_defaults()
+        arguments = given.arguments
+        if arguments["modifier_callback"] is None:
+            return FerrocanCyclicTask(
+                self._bus,
+                arguments["msgs"],
+                arguments["period"],
+                arguments["duration"],
+                arguments.get("autostart", True),
+            )
         warnings.warn(
             f"{type(self).__name__} falls back to a thread-based cyclic task, "
             "when the `modifier_callback` argument is given.",
             stacklevel=3,
         )
-        return super()._send_periodic_internal(msgs, period, duration, autostart, modifier_callback)
+        return super()._send_periodic_internal(*args, **kwargs)
 
     def _apply_filters(self, filters: CanFilters | None) -> None:
         with _TRANSLATED:
