@@ -13,7 +13,7 @@ import time
 
 import ferrocan
 import pytest
-from ferrocan import CanOperationError, Message
+from ferrocan import BusState, CanOperationError, Message
 
 from .conftest import BusFactory, kernel_release, run
 
@@ -237,19 +237,46 @@ def test_bus_describes_itself(make_bus: BusFactory) -> None:
     )
 
 
-def test_every_call_after_shutdown_is_a_clear_error(make_bus: BusFactory) -> None:
+def test_every_call_that_uses_the_interface_after_shutdown_is_a_clear_error(
+    make_bus: BusFactory,
+) -> None:
     bus = make_bus()
     bus.shutdown()
     bus.shutdown()
     calls = [
         lambda: bus.recv(0.0),
+        lambda: bus.recv_batch(8, 0.0),
         lambda: bus.send(Message(arbitration_id=1)),
+        lambda: bus.send_batch([Message(arbitration_id=1)]),
+        lambda: bus.send_periodic(Message(arbitration_id=1), 0.1),
         lambda: bus.set_filters(None),
         bus.fileno,
+        lambda: bus.receive_buffer_size,
     ]
     for call in calls:
         with pytest.raises(CanOperationError, match="vcan0' is shut down; open a new Bus"):
             call()
+
+
+def test_after_shutdown_the_bus_still_tells_what_it_did(make_bus: BusFactory) -> None:
+    tx, rx = make_bus(), make_bus()
+    tx.send(Message(arbitration_id=1, is_extended_id=False))
+    assert rx.recv(2.0) is not None
+    tx.send_periodic(Message(arbitration_id=2, is_extended_id=False), 0.05)
+    for bus in (tx, rx):
+        bus.shutdown()
+        bus.stop_all_periodic_tasks()
+        assert bus.state is BusState.ACTIVE
+    assert (tx.statistics().sent, rx.statistics().received) == (1, 1)
+
+
+def test_a_huge_recv_batch_limit_means_no_limit(make_bus: BusFactory) -> None:
+    tx, rx = make_bus(), make_bus()
+    tx.send_batch([Message(arbitration_id=n, is_extended_id=False) for n in range(3)])
+    got = rx.recv_batch(2**64, 2.0)
+    while len(got) < 3 and (more := rx.recv_batch(2**64, 2.0)):
+        got += more
+    assert [msg.arbitration_id for msg in got] == [0, 1, 2]
 
 
 def test_shutdown_from_another_thread_wakes_a_blocked_recv(make_bus: BusFactory) -> None:
