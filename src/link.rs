@@ -1,4 +1,4 @@
-//! Interface management: what the seed does with `ip link`, over rtnetlink.
+//! Interface management: what `ip link` does, over rtnetlink.
 //!
 //! The `socketcan` crate's [`CanInterface`] brings interfaces up and down,
 //! creates vcans and sets the CAN parameters; the rest (reading kind, queue

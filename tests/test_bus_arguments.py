@@ -1,4 +1,4 @@
-"""Opening a bus: python-can's arguments, the seed's legacy spellings and the
+"""Opening a bus: python-can's arguments, python-can 1.x's legacy spellings and the
 environment variable that forces a backend, on both backends. Bad input and
 its exceptions are in tests/test_bad_input.py."""
 

@@ -1,4 +1,4 @@
-"""Issue 8: CAN_RAW and CAN_BCM need no root. The socket tests of SUBSET run
+"""CAN_RAW and CAN_BCM need no root. The socket tests of SUBSET run
 again as nobody (tools/unprivileged: uid 65534, no capabilities), on every
 backend, except those marked ``privileged``; with them runs
 tests/unprivileged_checks.py, which tries what does need privilege. About

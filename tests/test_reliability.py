@@ -1,4 +1,4 @@
-"""Issue 8's reliability battery, once per backend, on a real kernel.
+"""The reliability battery, once per backend, on a real kernel.
 
 A CAN library runs inside test benches, loggers and vehicles for days: it
 must never crash the interpreter, never hang past its timeout, never lose a
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.reliability
 
 # -- how much: one place ------------------------------------------------------
 
-#: FERROCAN_SOAK=1 (CI sets it) runs issue 8's million frames through every
+#: FERROCAN_SOAK=1 (CI sets it) runs the battery's million frames through every
 #: API and backend: about 6 minutes inside User-Mode Linux, where a syscall
 #: costs ~20 us. Without it, the counts below keep the file near two minutes
 #: and still push each path far past any buffer, cache or counter warm-up.

@@ -1,4 +1,4 @@
-"""The socket options of issue 5, on every backend: the receive buffer's size
+"""The socket options, on every backend: the receive buffer's size
 (python-can#657: frames lost past a few hundred queued), hardware or software
 timestamps, and a bus on every interface (``channel=''``)."""
 

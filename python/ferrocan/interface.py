@@ -1,4 +1,4 @@
-"""The seed's spelling: ``ferrocan.interface.Bus(channel, bustype=...)``."""
+"""python-can 1.x's spelling: ``ferrocan.interface.Bus(channel, bustype=...)``."""
 
 from ferrocan.bus import Bus
 

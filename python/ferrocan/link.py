@@ -1,4 +1,4 @@
-"""Interface management, the seed's ``ip link`` work, over rtnetlink.
+"""Interface management, the ``ip link`` work, over rtnetlink.
 
     from ferrocan import link
     link.add_vcan("vcan0"); link.up("vcan0")
