@@ -15,10 +15,38 @@ lines), which run in order with the page's Python blocks, in bash, with
 .venv/bin first on PATH. A page must leave the network interfaces as it
 found them. The examples in examples/ run too, and ``mkdocs build
 --strict`` must pass.
+
+What the docs show a block printing, it prints. The rule: a ```text block
+that follows a block that runs, with nothing but blank lines between them,
+is that block's expected output, and must equal what the block writes to
+stdout (its stderr is not compared), line for line. Any other ```text block
+is not output of a block that runs here, and is not compared: write prose
+between a block and a ```text block that is not its output. A comment
+such as ``# 50`` after a call is not checked; a ```text block is.
+
+Some of what a block prints changes from run to run. NORMALISE, below, is
+the one place that says what: each rule is a pattern, the placeholder that
+replaces what it matches, and why, and it applies to the expected and the
+printed text alike before they are compared:
+
+* ``Timestamp: 1795511838.557086`` in a Message's str: the kernel's
+  receive time.
+* ``2: vcan0: ...`` at the start of ``ferrocan link show``: the index the
+  kernel gave the interface when it was created.
+* ``mtu 2060`` reads ``mtu 72``: Linux 7 gives every new vcan CAN XL's MTU,
+  earlier kernels CAN FD's; both carry CAN FD, and the docs show 72.
+* Blanks at the end of a line: editors strip them from Markdown.
+
+The rules stay few and narrow, since each is a difference the test cannot
+see; an example whose output depends on more (earlier traffic, the order
+of events between threads) is written so that it does not, for instance on
+an interface it creates itself. A mismatch fails with a diff that names
+the Markdown file and line of both blocks.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -58,6 +86,7 @@ class Block:
     code: str
     not_run: str | None  # the reason, for a block marked not run
     run: bool  # a sh block marked to run
+    end: int  # the closing fence's line, 1-based
 
     @property
     def where(self) -> str:
@@ -67,8 +96,12 @@ class Block:
 def parse(page: Path) -> tuple[list[Block], list[str]]:
     """The fenced blocks of ``page``, with the marker right before each, and
     what is wrong with the page's markup (unclosed fences, stray markers)."""
-    lines = page.read_text().splitlines()
-    path = str(page.relative_to(ROOT))
+    return parse_text(page.read_text(), str(page.relative_to(ROOT)))
+
+
+def parse_text(text: str, path: str) -> tuple[list[Block], list[str]]:
+    """:func:`parse` of a page's ``text``; ``path`` names it in messages."""
+    lines = text.splitlines()
     blocks: list[Block] = []
     problems: list[str] = []
     markers: dict[int, str] = {}  # line index -> the marker line
@@ -100,6 +133,7 @@ def parse(page: Path) -> tuple[list[Block], list[str]]:
                 code=code,
                 not_run=None if not_run is None else not_run["reason"].strip(),
                 run=RUN.match(before) is not None,
+                end=end + 1,
             )
         )
         markers.pop(index - 1, None)
@@ -114,8 +148,93 @@ def runnable(block: Block) -> bool:
     return (block.language == "python" and block.not_run is None) or block.run
 
 
+def expected_outputs(text: str, blocks: list[Block]) -> list[tuple[Block, Block]]:
+    """Each block that runs, paired with the ```text block that shows its
+    output: the next block, with only blank lines before it (see above)."""
+    lines = text.splitlines()
+    return [
+        (block, following)
+        for block, following in zip(blocks, blocks[1:])
+        if runnable(block)
+        and following.language == "text"
+        # the lines after the block's closing fence, up to the text's opening one
+        and not any(line.strip() for line in lines[block.end : following.line - 2])
+    ]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A part of the output that changes from run to run (see above)."""
+
+    pattern: re.Pattern[str]
+    placeholder: str
+    reason: str
+    #: Two texts the rule makes equal, and one that must stay different from
+    #: them: the test of the rule itself.
+    same: tuple[str, str]
+    different: str
+
+
+#: Applied in order, to the expected and the printed output alike.
+NORMALISE = [
+    Rule(
+        re.compile(r"(?<=^Timestamp: )\d+\.\d{6}(?= )", re.MULTILINE),
+        "<receive time>",
+        "a Message's str starts with the kernel's receive time",
+        same=("Timestamp: 1795511838.557086    ID: 123", "Timestamp: 1795511901.000001    ID: 123"),
+        different="Timestamp: 1795511838.557086    ID: 124",
+    ),
+    Rule(
+        re.compile(r"^\d+(?=: [a-z]+\d+: )", re.MULTILINE),
+        "<index>",
+        "`ferrocan link show` starts with the interface's index, which the kernel assigns",
+        same=("2: vcan0: vcan state UP", "14: vcan0: vcan state UP"),
+        different="2: vcan0: vcan state DOWN",
+    ),
+    Rule(
+        re.compile(r"(?<=\bmtu )2060\b"),
+        "72",
+        "Linux 7 gives a new vcan CAN XL's MTU, 2060, earlier kernels CAN FD's, 72;"
+        " both carry CAN FD, and the docs show 72",
+        same=("vcan0: vcan state UP mtu 2060", "vcan0: vcan state UP mtu 72"),
+        different="vcan0: vcan state UP mtu 16",
+    ),
+    Rule(
+        re.compile(r"[ \t]+$", re.MULTILINE),
+        "",
+        "editors strip blanks at the end of a line from Markdown",
+        same=("DL:  2    de ad  ", "DL:  2    de ad"),
+        different="DL:  2    de ad be",
+    ),
+]
+
+
+def normalise(text: str) -> str:
+    for rule in NORMALISE:
+        text = rule.pattern.sub(rule.placeholder, text)
+    return text
+
+
+def mismatch(block: Block, expected: Block, printed: str) -> str | None:
+    """A diff of what ``block`` printed against its ``expected`` output,
+    both normalised; None when they agree."""
+    want, got = normalise(expected.code), normalise(printed)
+    if want == got:
+        return None
+    return "".join(
+        difflib.unified_diff(
+            want.splitlines(keepends=True),
+            got.splitlines(keepends=True),
+            f"{expected.where} (what the docs show)",
+            f"{block.where} (what the block printed)",
+        )
+    )
+
+
 PARSED = {page: parse(page) for page in PAGES}
 ALL_BLOCKS = [block for blocks, _ in PARSED.values() for block in blocks]
+PAIRS = {page: expected_outputs(page.read_text(), blocks) for page, (blocks, _) in PARSED.items()}
+ALL_PAIRS = [pair for pairs in PAIRS.values() for pair in pairs]
 
 
 def test_markup_is_sound() -> None:
@@ -160,6 +279,46 @@ def test_the_docs_have_code_that_runs() -> None:
     assert len(pages) >= len(PAGES) // 2, f"runnable code on only {sorted(pages)}"
 
 
+def test_the_docs_have_output_that_is_compared() -> None:
+    """Guards the pairing: a change that paired no block with its output
+    would compare nothing and pass."""
+    listing = "\n".join(f"  {block.where} -> {text.where}" for block, text in ALL_PAIRS)
+    print(f"\n{len(ALL_PAIRS)} outputs compared:\n{listing}")
+    pages = {block.path for block, _ in ALL_PAIRS}
+    assert len(pages) >= len(PAGES) // 2, f"expected output on only {sorted(pages)}"
+
+
+def test_the_comparison_fails_on_a_difference() -> None:
+    page = (
+        "Text.\n\n```python\nprint(msg)\n```\n\n```text\n"
+        "Timestamp: 1795511838.557086    ID:      123    S Rx\n```\n\n"
+        "Not output:\n\n```text\nanything\n```\n"
+    )
+    blocks, problems = parse_text(page, "docs/page.md")
+    assert not problems
+    [(block, expected)] = expected_outputs(page, blocks)
+    assert (block.where, expected.where) == ("docs/page.md:4", "docs/page.md:8")
+    right = "Timestamp: 1795512000.000001    ID:      123    S Rx\n"
+    assert mismatch(block, expected, right) is None
+    diff = mismatch(block, expected, right.replace("Rx", "Tx"))
+    assert diff is not None
+    assert "docs/page.md:8 (what the docs show)" in diff
+    assert "docs/page.md:4 (what the block printed)" in diff
+    assert "-Timestamp: <receive time>    ID:      123    S Rx" in diff
+    assert "+Timestamp: <receive time>    ID:      123    S Tx" in diff
+    assert mismatch(block, expected, "") is not None
+
+
+@pytest.mark.parametrize("rule", NORMALISE, ids=lambda rule: rule.placeholder or "blanks")
+def test_each_normalisation_is_narrow(rule: Rule) -> None:
+    """A rule makes its two examples equal, leaves the third different, and
+    keeps the rest of a line."""
+    first, second = rule.same
+    assert first != second and normalise(first) == normalise(second), rule.reason
+    assert normalise(rule.different) != normalise(first), rule.reason
+    assert len(normalise(first)) >= len(first) // 2, rule.reason
+
+
 def interfaces() -> list[str]:
     return sorted(os.listdir("/sys/class/net"))
 
@@ -187,7 +346,8 @@ for block in json.load(open(sys.argv[1])):
 """
 
 
-def run_blocks(blocks: list[Block], workdir: Path) -> None:
+def run_blocks(blocks: list[Block], workdir: Path) -> str:
+    """Runs ``blocks`` and returns what they wrote to stdout."""
     (workdir / "blocks.json").write_text(json.dumps([asdict(block) for block in blocks]))
     (workdir / "runner.py").write_text(RUNNER)
     try:
@@ -204,16 +364,43 @@ def run_blocks(blocks: list[Block], workdir: Path) -> None:
             output = output.decode(errors="replace")
         raise AssertionError(f"the page ran past {PAGE_TIMEOUT} s:\n{output}") from None
     assert done.returncode == 0, f"a block failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def outputs_of(stdout: str, blocks: list[Block]) -> dict[str, str]:
+    """What each block printed, by its ``where``, cut at the line that the
+    runner prints before each block."""
+    printed: dict[str, list[str]] = {}
+    pending = [block.where for block in blocks]
+    current: list[str] = []  # before the first block: the runner prints nothing
+    for line in stdout.splitlines(keepends=True):
+        if pending and line.rstrip("\n") == f"--- {pending[0]}":
+            current = printed[pending.pop(0)] = []
+        else:
+            current.append(line)
+    return {where: "".join(lines) for where, lines in printed.items()}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_page_code_runs(page: Path, vcan: None, tmp_path: Path) -> None:
     blocks = [block for block in PARSED[page][0] if runnable(block)]
     if not blocks:
-        return  # README.md's blocks need a real can0; the check above counts them
+        return  # a page without code that runs here; the check above counts them
     before = interfaces()
-    run_blocks(blocks, tmp_path)
+    printed = outputs_of(run_blocks(blocks, tmp_path), blocks)
     assert interfaces() == before, f"{page.name} left the interfaces changed"
+    wrong = [
+        mismatch(block, expected, printed[block.where])
+        if block.where in printed
+        else f"{block.where}: the runner's line before the block is missing from its output"
+        for block, expected in PAIRS[page]
+    ]
+    differences = [text for text in wrong if text is not None]
+    if differences:
+        pytest.fail(
+            "what the docs show differs from what the code prints:\n" + "\n".join(differences),
+            pytrace=False,
+        )
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
