@@ -256,10 +256,11 @@ impl Bus {
     /// Wakes every blocked call and closes the socket. Idempotent.
     pub fn shutdown(&self) {
         self.statistics();
+        // Before the wake: a woken caller may call again at once.
+        self.shut_down.store(true, Ordering::Release);
         if let Some(open) = self.read().as_ref() {
             open.waker.wake();
         }
-        self.shut_down.store(true, Ordering::Release);
         // Woken waiters drop their read locks within one syscall.
         let closed = if self.inherited() {
             // fork() copied the lock as it was: a thread of the parent's, one

@@ -188,6 +188,25 @@ def open_out_of_descriptors(c: Context) -> object:
         return c.bus()
 
 
+def deprecated(make: Callable[[], object]) -> object:
+    """``make()``, which passes a python-can 1.x spelling on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return make()
+
+
+def modify_stopped(c: Context) -> object:
+    task = c.bus().send_periodic(c.Message(arbitration_id=1), 0.1)
+    task.stop()
+    return task.modify_data(c.Message(arbitration_id=1))
+
+
+def start_closed(c: Context) -> object:
+    task = c.bus().send_periodic(c.Message(arbitration_id=1), 0.1)
+    task.close()
+    return task.start()
+
+
 def open_without_can_raw(c: Context) -> object:
     with without_module("can_raw"):
         return c.bus()
@@ -288,6 +307,10 @@ CLASSIC_9 = (
 NOT_MESSAGE = "send() expects a ferrocan.Message or a can.Message, got "
 TIMEOUT = "timeout must be None or a number of seconds >= 0, got "
 PERIOD = "period must be a finite number of seconds > 0, got "
+PERIOD_RANGE = (
+    "period must be in 1e-06..34560000 seconds (a microsecond to 400 days), what the kernel's "
+    "broadcast manager times, got "
+)
 
 TABLE: list[Row] = [
     # -- Message: IDs
@@ -700,6 +723,30 @@ TABLE: list[Row] = [
         BUS,
     ),
     Row(
+        "io_uring-on-ctypes",
+        lambda c: ferrocan.Bus("vcan0", backend="ctypes", io_uring=True),
+        ValueError,
+        "the ctypes backend reads with one syscall per call; io_uring=True needs the native "
+        "backend",
+        ONCE,
+    ),
+    Row(
+        "interface-and-bustype",
+        lambda c: deprecated(lambda: c.bus(interface="socketcan", bustype="virtual")),
+        TypeError,
+        "pass interface or bustype, not both",
+        BUS,
+    ),
+    Row(
+        "legacy-interface-contradicts-backend",
+        lambda c: deprecated(
+            lambda: ferrocan.Bus("vcan0", interface="socketcan_native", backend="ctypes")
+        ),
+        ValueError,
+        "interface='socketcan_native' contradicts backend='ctypes'",
+        ONCE,
+    ),
+    Row(
         "backend-unknown",
         lambda c: ferrocan.Bus("vcan0", backend="rust"),
         CanInterfaceNotImplementedError,
@@ -991,6 +1038,92 @@ TABLE: list[Row] = [
         lambda c: c.bus().send_periodic(c.Message(arbitration_id=1), 0.1, duration=-1),
         ValueError,
         "duration must be a finite number of seconds > 0, got -1",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "send_periodic-period-below-a-microsecond",
+        lambda c: c.bus().send_periodic(c.Message(arbitration_id=1), 1e-7),
+        ValueError,
+        PERIOD_RANGE + "1e-07",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "send_periodic-period-above-400-days",
+        lambda c: c.bus().send_periodic(c.Message(arbitration_id=1), 1e9),
+        ValueError,
+        PERIOD_RANGE + "1000000000.0",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "send_periodic-too-many-frames",
+        lambda c: c.bus().send_periodic(c.Message(arbitration_id=1), 1e-6, 1e4),
+        ValueError,
+        "duration / period asks for 10000000000 frames, but the kernel counts at most "
+        "4294967295; use duration=None to send until stopped",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "send_periodic-257-messages",
+        lambda c: c.bus().send_periodic([c.Message(arbitration_id=1)] * 257, 0.1),
+        ValueError,
+        "a periodic task sends at most 256 messages in turn, got 257",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "send_periodic-two-ids",
+        lambda c: c.bus().send_periodic(
+            [c.Message(arbitration_id=1), c.Message(arbitration_id=2)], 0.1
+        ),
+        ValueError,
+        "all messages of a periodic task need the same arbitration_id and is_extended_id, "
+        "got 0x1 and 0x2",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "send_periodic-fd-and-classic",
+        lambda c: c.bus(fd=True).send_periodic(
+            [c.Message(arbitration_id=1, is_fd=True), c.Message(arbitration_id=1)], 0.1
+        ),
+        ValueError,
+        "the messages of a periodic task must be all CAN FD or all classic",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "modify_data-another-id",
+        lambda c: (
+            c.bus()
+            .send_periodic(c.Message(arbitration_id=1), 0.1)
+            .modify_data(c.Message(arbitration_id=2))
+        ),
+        ValueError,
+        "modify_data() must keep the arbitration_id 0x1 (extended), got 0x2 (extended); "
+        "start a new task to send another kind of frame",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "modify_data-another-count",
+        lambda c: (
+            c.bus()
+            .send_periodic(c.Message(arbitration_id=1), 0.1)
+            .modify_data([c.Message(arbitration_id=1)] * 2)
+        ),
+        ValueError,
+        "modify_data() must keep the number of messages (1), got 2; "
+        "start a new task for a different cycle",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "modify_data-stopped",
+        modify_stopped,
+        CanOperationError,
+        "modify_data() on a stopped periodic task; call start() to send again first",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "start-closed-task",
+        start_closed,
+        CanOperationError,
+        "start() on a closed periodic task; call send_periodic() for a new one",
         BUS_MESSAGE,
     ),
     Row(
@@ -1292,6 +1425,7 @@ ELSEWHERE = {
     "process lacks CAP_NET_ADMIN, so the buffer is capped": "tests/unprivileged_checks.py",
     ", or run with CAP_NET_ADMIN": "tests/unprivileged_checks.py",
     "a manual restart needs a controller in bus-off": "tests/realcan/test_link.py",
+    "the native backend is not installed": "tests/test_fallback.py",  # a pure install
 }
 #: The recorder's section: tests/test_recorder.py checks it on both backends.
 RECORDING = "## Recording"
@@ -1333,6 +1467,16 @@ def test_every_documented_error_is_a_row() -> None:
         elif not any(template(message).search(text) for text in texts):
             missing.append(message)
     assert not missing, "docs/errors.md messages that no row raises:\n" + "\n".join(missing)
+
+
+def test_every_row_is_documented() -> None:
+    templates = [template(message) for message in documented_messages()]
+    undocumented = [
+        f"{row.id}: {row.text}"
+        for row in TABLE
+        if isinstance(row.text, str) and not any(t.search(row.text) for t in templates)
+    ]
+    assert not undocumented, "rows docs/errors.md does not specify:\n" + "\n".join(undocumented)
 
 
 def test_the_table_has_no_duplicate_ids() -> None:

@@ -213,6 +213,21 @@ def test_iteration_yields_messages_and_ends_at_shutdown(make_bus: BusFactory) ->
     assert seen == [0, 1, 2]
 
 
+def test_a_call_right_after_a_shutdown_ends_a_wait_fails(make_bus: BusFactory) -> None:
+    """The thread that shuts the bus down may not have returned yet: the
+    woken one must find the bus shut down all the same."""
+    bus = make_bus("vcan1")
+    for _ in range(5):
+        stopper = threading.Timer(0.05, bus.shutdown)
+        stopper.start()
+        for _msg in bus:
+            pass
+        with pytest.raises(CanOperationError, match="shut down"):
+            bus.recv(0.0)
+        stopper.join()
+        bus = make_bus("vcan1")
+
+
 def test_context_manager_shuts_down(make_bus: BusFactory) -> None:
     with make_bus() as bus:
         assert bus.recv(0.0) is None

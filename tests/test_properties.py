@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ferrocan
 import pytest
 from ferrocan._message import Message as PureMessage
 from ferrocan._native import Message as NativeMessage
@@ -125,3 +126,70 @@ def bus_pair(make_bus: BusFactory) -> tuple[Any, Any]:
         _pairs.clear()
         _pairs[key] = (make_bus("vcan1", fd=True), make_bus("vcan1", fd=True))
     return _pairs[key]
+
+
+#: Arguments of any type and size, for the Bus calls that take a number.
+NUMBERS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=3),
+    st.binary(max_size=3),
+)
+FRAME = NativeMessage(arbitration_id=0x5A, is_extended_id=False, data=b"\x01")
+
+#: Each call with one argument in the balance, on a bus (the other arguments
+#: valid). A frame waits on the bus before each, so that no valid timeout
+#: waits; periodic tasks are stopped at once.
+CALLS: dict[str, Any] = {
+    "recv-timeout": lambda bus, x: bus.recv(x),
+    "recv_batch-max_messages": lambda bus, x: bus.recv_batch(x, 0.0),
+    "recv_batch-timeout": lambda bus, x: bus.recv_batch(8, x),
+    "send-timeout": lambda bus, x: bus.send(FRAME, x),
+    "send_batch-timeout": lambda bus, x: bus.send_batch([FRAME], x),
+    "send_periodic-period": lambda bus, x: bus.send_periodic(FRAME, x).stop(),
+    "send_periodic-duration": lambda bus, x: bus.send_periodic(FRAME, 0.5, x).stop(),
+    "set_filters-can_id": lambda bus, x: bus.set_filters([{"can_id": x, "can_mask": 0}]),
+    "set_filters-can_mask": lambda bus, x: bus.set_filters([{"can_id": 0, "can_mask": x}]),
+}
+
+
+@pytest.mark.parametrize("call", CALLS)
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=NUMBERS)
+def test_both_backends_answer_every_argument_alike(
+    backend_buses: dict[str, Any], call: str, value: Any
+) -> None:
+    outcomes = {name: call_outcome(bus, CALLS[call], value) for name, bus in backend_buses.items()}
+    assert len(set(outcomes.values())) == 1, (value, outcomes)
+
+
+def call_outcome(bus: Any, call: Any, value: Any) -> tuple[str, str]:
+    """What ``call(bus, value)`` did: the type of its result, or the
+    exception's type and text. The bus receives its own frame first."""
+    bus.send(FRAME)
+    try:
+        result = call(bus, value)
+    except Exception as error:  # any difference is the finding
+        return type(error).__name__, str(error)
+    finally:
+        bus.set_filters(None)
+        while bus.recv(0.0) is not None:
+            pass
+    return "ok", type(result).__name__
+
+
+@pytest.fixture(scope="module")
+def backend_buses() -> Any:
+    """A bus per backend on vcan1, receiving what it sends itself."""
+    buses = {
+        name: ferrocan.Bus("vcan1", backend=name, receive_own_messages=True)
+        for name in ("native", "ctypes")
+    }
+    yield buses
+    for bus in buses.values():
+        bus.shutdown()

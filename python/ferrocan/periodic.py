@@ -22,6 +22,10 @@ __all__ = ["PeriodicTask"]
 MAX_MESSAGES = 256
 #: The largest frame count the kernel takes (a u32).
 MAX_COUNT = 2**32 - 1
+#: The periods the kernel times, in seconds: it counts microseconds (a
+#: shorter period would be 0, a single frame), up to BCM_TIMER_SEC_MAX.
+MIN_PERIOD = 1e-6
+MAX_PERIOD = 400 * 24 * 60 * 60
 
 
 class BcmTask(Protocol):
@@ -254,3 +258,8 @@ def check_timing(period: object, duration: object) -> None:
             raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    if not MIN_PERIOD <= period <= MAX_PERIOD:  # type: ignore[operator]  # a number, above
+        raise ValueError(
+            f"period must be in {MIN_PERIOD}..{MAX_PERIOD} seconds (a microsecond to 400 days), "
+            f"what the kernel's broadcast manager times, got {period!r}"
+        )
