@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ferrocan::{Bus, Error, Frame, FrameSpec, Options};
+use ferrocan::{link, Bus, Error, Frame, FrameSpec, Options};
 
 const TIMEOUT: Option<Duration> = Some(Duration::from_secs(2));
 
@@ -249,4 +249,52 @@ fn the_descriptor_stays_readable_while_frames_wait_for_recv() {
             assert!(rx.try_recv().unwrap().is_some());
         }
     }
+}
+
+/// A vcan made for one test and deleted after it, even if the test fails.
+struct TestVcan(&'static str);
+
+impl TestVcan {
+    fn new(name: &'static str) -> Self {
+        let _ = link::delete(name);
+        link::add_vcan(name).unwrap();
+        Self(name)
+    }
+}
+
+impl Drop for TestVcan {
+    fn drop(&mut self) {
+        let _ = link::delete(self.0);
+    }
+}
+
+fn is_down(result: Result<Option<ferrocan::Received>, Error>) -> bool {
+    matches!(result, Err(Error::Receive { errno: libc::ENETDOWN, .. }))
+}
+
+#[test]
+fn a_down_interface_fails_every_receive_until_it_is_up_again() {
+    for options in [Options::default(), uring()] {
+        let vcan = TestVcan::new("vcandown0");
+        let rx = open(vcan.0, options);
+        for _ in 0..3 {
+            assert!(is_down(rx.recv(Some(Duration::from_millis(100)), &mut keep_going)));
+        }
+        link::up(vcan.0).unwrap();
+        let tx = open(vcan.0, Options::default());
+        tx.send(&frame(FrameSpec { id: 7, ..Default::default() }), TIMEOUT, &mut keep_going).unwrap();
+        let got = rx.recv(TIMEOUT, &mut keep_going).unwrap().expect("a frame once it is up");
+        assert_eq!(got.frame.id(), 7);
+    }
+}
+
+#[test]
+fn a_report_of_a_down_interface_that_is_up_again_is_dropped() {
+    let vcan = TestVcan::new("vcandown1");
+    let rx = open(vcan.0, Options::default()); // the kernel reports ENETDOWN at bind
+    link::up(vcan.0).unwrap();
+    let tx = open(vcan.0, Options::default());
+    tx.send(&frame(FrameSpec { id: 8, ..Default::default() }), TIMEOUT, &mut keep_going).unwrap();
+    let got = rx.recv(TIMEOUT, &mut keep_going).unwrap().expect("the frame, not the old report");
+    assert_eq!(got.frame.id(), 8);
 }
