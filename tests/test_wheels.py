@@ -1,6 +1,7 @@
 """The two wheels tools/build-wheels puts in dist/ (tools/test builds them on
 the host first; this module only reads them, because inside User-Mode Linux
-building is slow).
+building is slow), on the Python that runs this module: .venv's in the main
+suite, each other CPython from 3.9 up in tools/test-pythons.
 
 * the abi3 wheel installs the Rust core and runs on the native backend;
 * the py3-none-any wheel is the same package without compiled code, with the
