@@ -104,31 +104,24 @@ def set_mtu(name: str, mtu: int) -> None:
         link.up(name)
 
 
+def limit_queue(name: str, rate: str = "8kbit", burst: str = "1600", limit: str = "1") -> None:
+    """Gives interface ``name`` the transmit queue of a real controller: a
+    token-bucket qdisc takes ``rate`` and queues at most ``limit`` bytes;
+    past that the kernel answers ENOBUFS (the default takes no frame)."""
+    tbf = ("tbf", "rate", rate, "burst", burst, "limit", limit)
+    run("tc", "qdisc", "add", "dev", name, "root", *tbf)
+
+
 @pytest.fixture
 def slow_vcan() -> Iterator[Callable[..., str]]:
-    """A vcan whose transmit queue fills up, as a real controller's does: a
-    token-bucket qdisc takes `rate` and queues at most `limit` bytes; past
-    that the kernel answers ENOBUFS. Returns a function that sets it up."""
+    """A vcan whose transmit queue fills up, as a real controller's does
+    (see limit_queue). Returns a function that sets it up."""
     name = "vcanq"
 
     def make(rate: str = "8kbit", burst: str = "1600", limit: str = "1") -> str:
         run("ip", "link", "add", "dev", name, "type", "vcan")
         run("ip", "link", "set", name, "up")
-        run(
-            "tc",
-            "qdisc",
-            "add",
-            "dev",
-            name,
-            "root",
-            "tbf",
-            "rate",
-            rate,
-            "burst",
-            burst,
-            "limit",
-            limit,
-        )
+        limit_queue(name, rate, burst, limit)
         return name
 
     yield make

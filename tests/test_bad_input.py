@@ -47,7 +47,7 @@ from ferrocan._native import Message as NativeMessage
 from ferrocan._native import parse_frame as native_parse_frame
 from ferrocan._native import parse_log_line as native_parse_line
 
-from .conftest import BACKENDS, BusFactory, _has_vcan
+from .conftest import BACKENDS, BusFactory, _has_vcan, limit_queue
 
 #: vcans the rows make: one left down, one deleted under a bus, and one
 #: whose transmit queue is always full.
@@ -99,30 +99,12 @@ class Context:
         """A vcan whose transmit queue takes no frame (a token-bucket qdisc
         with no room), so that the kernel answers ENOBUFS."""
         self._vcan(FULL)
-        subprocess.run(
-            [
-                "tc",
-                "qdisc",
-                "add",
-                "dev",
-                FULL,
-                "root",
-                "tbf",
-                "rate",
-                "8kbit",
-                "burst",
-                "1600",
-                "limit",
-                "1",
-            ],
-            check=True,
-        )
+        limit_queue(FULL)
         link.up(FULL)
         return FULL
 
     def _vcan(self, name: str) -> None:
-        with contextlib.suppress(Exception):
-            link.delete(name)
+        _delete_if_there(name)
         link.add_vcan(name)
         self.cleanup.callback(_delete_if_there, name)
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from ferrocan._ctypes import errors, libc
 
-__all__ = ["ADDRESS_SIZE", "Interfaces"]
+__all__ = ["ADDRESS_SIZE", "Interfaces", "name_of"]
 
 #: ``struct sockaddr_can``: family, index, and the address union (unused by CAN_RAW).
 _ADDRESS = struct.Struct("=Hxxi16x")
@@ -27,6 +27,12 @@ _MAX_ENTRIES = 64
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
+
+
+def name_of(index: int) -> bytes | None:
+    """The name of interface ``index``, asked of the kernel; None if no
+    interface has it (any more). A buffer per call: threads may ask at once."""
+    return libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ))
 
 
 class Interfaces:
@@ -42,8 +48,7 @@ class Interfaces:
         """The name of interface ``index``; None if it has gone already."""
         name = self._names.get(index)
         if name is None:
-            # A buffer per miss: misses are rare, and threads may miss at once.
-            found = libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ))
+            found = name_of(index)
             if found is None:
                 return None
             name = _remember(self._names, index, os.fsdecode(found))

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ferrocan._can_h import CAN_ERR_MASK, CANFD_MTU
 from ferrocan._ctypes import errors, ethtool, frame, libc
-from ferrocan._ctypes.interfaces import ADDRESS_SIZE, Interfaces
+from ferrocan._ctypes.interfaces import ADDRESS_SIZE, Interfaces, name_of
 from ferrocan._ctypes.recvbuf import RecvBuffers
 from ferrocan._ctypes.wake import Waker
 
@@ -193,7 +193,7 @@ class CtypesSocket:
         try:
             # The kernel unbinds a socket whose interface was deleted, and
             # then takes filters that can never apply.
-            if self._gone or (self._interfaces is None and _index_is_free(self._ifindex)):
+            if self._gone or (self._interfaces is None and name_of(self._ifindex) is None):
                 self._gone = True
                 raise errors.filters_failed(self.channel, errno.ENODEV)
             if libc.setsockopt(
@@ -588,19 +588,13 @@ def _interface_gone(channel: str, index: int, code: int) -> bool:
         return False
     # Deletion takes the interface down first: if its index names nothing
     # now (or another interface), it went.
-    name = libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ))
-    return name != os.fsencode(channel)
-
-
-def _index_is_free(index: int) -> bool:
-    """Whether no interface has index ``index`` (any more)."""
-    return libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ)) is None
+    return name_of(index) != os.fsencode(channel)
 
 
 def _is_up(sock: int, index: int) -> bool:
     """Whether interface ``index`` is up (IFF_UP), asked through the socket
     ``sock``; True where that cannot be told."""
-    name = libc.if_indextoname(index, ctypes.create_string_buffer(libc.IFNAMSIZ))
+    name = name_of(index)
     if name is None:
         return True
     try:
