@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import ferrocan
@@ -126,3 +128,41 @@ def slow_vcan() -> Iterator[Callable[..., str]]:
 
     yield make
     subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+NETDEV_MAX_BACKLOG = "/proc/sys/net/core/netdev_max_backlog"
+
+
+@contextmanager
+def roomy_backlog(frames: int) -> Iterator[None]:
+    """vcan hands every frame through the kernel's per-CPU input backlog
+    (net.core.netdev_max_backlog, 1000), which drops frames before any socket
+    sees them (counting them only in the interface's rx_dropped) when senders
+    outrun the softirq that empties it. Gives it room for ``frames``."""
+    with open(NETDEV_MAX_BACKLOG) as f:
+        before = f.read()
+    with open(NETDEV_MAX_BACKLOG, "w") as f:
+        f.write(str(max(frames, int(before))))
+    try:
+        yield
+    finally:
+        with open(NETDEV_MAX_BACKLOG, "w") as f:
+            f.write(before)
+
+
+def wait_for_backlog(timeout: float = 5.0) -> None:
+    """Returns once every frame sent so far has left the input backlog, that
+    is, reached the sockets (or been dropped there). The softirq that empties
+    it may run later than the send, as ksoftirqd, and then concurrently with a
+    reader: a test about what a full socket buffer does waits for it first."""
+    deadline = time.monotonic() + timeout
+    while backlog_length() > 0:
+        assert time.monotonic() < deadline, f"the input backlog is not empty after {timeout} s"
+        time.sleep(0.001)
+
+
+def backlog_length() -> int:
+    """Frames in every CPU's input backlog (/proc/net/softnet_stat's
+    twelfth column, on Linux 5.10 and later)."""
+    with open("/proc/net/softnet_stat") as f:
+        return sum(int(line.split()[11], 16) for line in f)

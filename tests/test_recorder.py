@@ -24,6 +24,8 @@ from ferrocan import Bus, Message, Recorder
 from ferrocan.candump_log import read_log
 from ferrocan.exceptions import CanInitializationError, CanInterfaceNotImplementedError
 
+from .conftest import roomy_backlog
+
 ROOT = Path(__file__).resolve().parent.parent
 FERROCAN = Path(sys.executable).with_name("ferrocan")
 #: Frames per flood: more than the default receive buffer holds (a few
@@ -37,17 +39,11 @@ Key = tuple[object, ...]
 
 
 @pytest.fixture(autouse=True)
-def roomy_backlog() -> Iterator[None]:
-    """vcan hands every frame through the kernel's per-CPU input backlog
-    (net.core.netdev_max_backlog, 1000), which drops frames before any socket
-    sees them (counting them only in the interface's rx_dropped) when senders
-    outrun the softirq that empties it, as two flooding threads can on one
-    CPU. These floods test the recorder, so the backlog gets room for them."""
-    backlog = Path("/proc/sys/net/core/netdev_max_backlog")
-    before = backlog.read_text()
-    backlog.write_text(str(4 * FLOOD))
-    yield
-    backlog.write_text(before)
+def room_for_floods() -> Iterator[None]:
+    """These floods test the recorder, not the input backlog, which two
+    flooding threads on one CPU can overflow: it gets room for them."""
+    with roomy_backlog(4 * FLOOD):
+        yield
 
 
 @pytest.fixture(params=["native", "ctypes"])

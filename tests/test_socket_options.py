@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from ferrocan import Bus, CanInitializationError, CanOperationError, Message
 
-from .conftest import BusFactory, run
+from .conftest import BusFactory, roomy_backlog, run, wait_for_backlog
 
 BURST = 2000
 MIB = 1 << 20
@@ -43,8 +43,11 @@ def drain(bus: Bus, expected: int) -> list[Message]:
 
 
 def burst_into(receiver: Bus, sender: Bus) -> list[Message]:
-    """Sends BURST frames at once to ``receiver``, which reads only after."""
-    assert sender.send_batch([frame(i % 0x800) for i in range(BURST)]) == BURST
+    """Sends BURST frames at once to ``receiver``, which reads only once all
+    of them have reached its socket's buffer or been dropped there."""
+    with roomy_backlog(BURST):
+        assert sender.send_batch([frame(i % 0x800) for i in range(BURST)]) == BURST
+        wait_for_backlog()
     return drain(receiver, BURST)
 
 
