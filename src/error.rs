@@ -236,6 +236,20 @@ pub(crate) fn last_errno() -> i32 {
     errno_of(&io::Error::last_os_error())
 }
 
+/// Runs a syscall again while a signal interrupts it.
+pub(crate) fn retry_eintr(mut call: impl FnMut() -> isize) -> io::Result<isize> {
+    loop {
+        let n = call();
+        if n >= 0 {
+            return Ok(n);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
 /// What to do about the errors a user can fix.
 fn hint(channel: &str, errno: i32) -> String {
     match errno {

@@ -10,6 +10,7 @@ use std::mem::size_of;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
+use crate::error::retry_eintr;
 use crate::frame::{Frame, RawFrame};
 
 /// Frames one `recvmmsg` can read.
@@ -103,35 +104,32 @@ impl RxBuffer {
     /// had none.
     pub fn fill(&mut self, fd: RawFd, want: usize) -> io::Result<usize> {
         debug_assert_eq!(self.pending(), 0);
-        for header in &mut self.headers[..] {
+        let want = want.clamp(1, SLOTS);
+        for header in &mut self.headers[..want] {
             // The kernel overwrites these lengths; restore the room we have.
             header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_can>() as libc::socklen_t;
             header.msg_hdr.msg_controllen = CONTROL_BYTES;
         }
         self.filled = 0;
         self.next = 0;
-        loop {
+        let received = retry_eintr(|| {
             // SAFETY: every header describes live buffers owned by self.
-            let n = unsafe {
+            unsafe {
                 libc::recvmmsg(
                     fd,
                     self.headers.as_mut_ptr(),
-                    want.clamp(1, SLOTS) as u32,
+                    want as u32,
                     libc::MSG_DONTWAIT,
                     std::ptr::null_mut(),
-                )
-            };
-            if n >= 0 {
-                self.filled = n as usize;
-                return Ok(self.filled);
+                ) as isize
             }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EAGAIN) => return Ok(0),
-                Some(libc::EINTR) => continue,
-                _ => return Err(err),
-            }
+        });
+        match received {
+            Ok(n) => self.filled = n as usize,
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {}
+            Err(e) => return Err(e),
         }
+        Ok(self.filled)
     }
 
     /// The next frame read, decoded; `None` once all are handed out.

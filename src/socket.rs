@@ -7,16 +7,19 @@
 
 use std::ffi::CString;
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use socketcan::{CanAddr, CanFdSocket, CanFilter, CanSocket, Socket, SocketOptions};
 
-use crate::error::{errno_of, last_errno, Error};
+use crate::error::{errno_of, last_errno, retry_eintr, Error};
 use crate::frame::Frame;
 use crate::rx_buffer::RxBuffer;
 
 /// Frames per `sendmmsg` call.
 pub const SEND_CHUNK: usize = 64;
+
+const SOCKADDR_CAN_LEN: libc::socklen_t = std::mem::size_of::<libc::sockaddr_can>() as libc::socklen_t;
 
 /// How a socket is set up; python-can's `Bus` keyword arguments.
 #[derive(Clone, Copy, Debug)]
@@ -166,28 +169,13 @@ impl RawSocket {
         Ok(info[libc::SK_MEMINFO_DROPS as usize])
     }
 
-    /// Hands one frame to the kernel without blocking.
-    pub fn try_send(&self, frame: &Frame) -> io::Result<()> {
-        let bytes = frame.as_bytes();
-        loop {
-            // SAFETY: bytes is a live slice of the stated length.
-            let n = unsafe {
-                libc::send(self.fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_DONTWAIT)
-            };
-            if n >= 0 {
-                return Ok(());
-            }
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EINTR) {
-                return Err(err);
-            }
-        }
-    }
-
-    /// Hands as many of `frames` to the kernel as it takes without blocking,
-    /// with one `sendmmsg` per [`SEND_CHUNK`] frames. Returns how many were
-    /// taken; an error only when the first frame was refused.
+    /// Hands as many of `frames` to the kernel as it takes without blocking:
+    /// one frame with `sendto`, more with one `sendmmsg` per [`SEND_CHUNK`].
+    /// Returns how many were taken; an error only when the first was refused.
     pub fn try_send_batch(&self, frames: &[Frame]) -> io::Result<usize> {
+        if let [frame] = frames {
+            return self.sendto(frame).map(|()| 1);
+        }
         let mut sent = 0;
         for chunk in frames.chunks(SEND_CHUNK) {
             let taken = match self.sendmmsg(chunk) {
@@ -203,44 +191,66 @@ impl RawSocket {
         Ok(sent)
     }
 
+    /// One frame, to its destination interface if it has one: the kernel's
+    /// cheapest send path, for the common case of a single `send`.
+    fn sendto(&self, frame: &Frame) -> io::Result<()> {
+        let bytes = frame.as_bytes();
+        let addr = destination_address(frame);
+        let (name, name_len) = match &addr {
+            Some(addr) => (std::ptr::from_ref(addr).cast(), SOCKADDR_CAN_LEN),
+            None => (std::ptr::null(), 0),
+        };
+        retry_eintr(|| {
+            // SAFETY: bytes and addr are live for the call; the kernel only reads them.
+            unsafe {
+                libc::sendto(
+                    self.fd.as_raw_fd(),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    libc::MSG_DONTWAIT,
+                    name,
+                    name_len,
+                )
+            }
+        })
+        .map(|_| ())
+    }
+
     fn sendmmsg(&self, frames: &[Frame]) -> io::Result<usize> {
         debug_assert!(frames.len() <= SEND_CHUNK);
-        // SAFETY: zeroed iovec and mmsghdr are valid; the pointers set below
-        // point into `frames` and `iovecs`, which outlive the syscall.
-        let mut iovecs: [libc::iovec; SEND_CHUNK] = unsafe { std::mem::zeroed() };
-        let mut headers: [libc::mmsghdr; SEND_CHUNK] = unsafe { std::mem::zeroed() };
-        let mut addrs: [libc::sockaddr_can; SEND_CHUNK] = unsafe { std::mem::zeroed() };
+        let mut iovecs = [const { MaybeUninit::<libc::iovec>::uninit() }; SEND_CHUNK];
+        let mut addrs = [const { None::<libc::sockaddr_can> }; SEND_CHUNK];
+        let mut headers = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; SEND_CHUNK];
+        // Only the headers in use are written: zeroing all SEND_CHUNK of them
+        // cost more than the syscall for a short batch.
         for (i, frame) in frames.iter().enumerate() {
             let bytes = frame.as_bytes();
-            iovecs[i] = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
-            let header = &mut headers[i].msg_hdr;
-            header.msg_iov = &mut iovecs[i];
-            header.msg_iovlen = 1;
-            if frame.destination() != 0 {
-                addrs[i].can_family = libc::AF_CAN as libc::sa_family_t;
-                addrs[i].can_ifindex = frame.destination() as libc::c_int;
-                header.msg_name = (&mut addrs[i] as *mut libc::sockaddr_can).cast();
-                header.msg_namelen = std::mem::size_of::<libc::sockaddr_can>() as libc::socklen_t;
+            let iov =
+                iovecs[i].write(libc::iovec { iov_base: bytes.as_ptr() as *mut _, iov_len: bytes.len() });
+            addrs[i] = destination_address(frame);
+            // SAFETY: an all-zero mmsghdr is valid (null pointers, zero lengths).
+            let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            header.msg_hdr.msg_iov = iov;
+            header.msg_hdr.msg_iovlen = 1;
+            if let Some(addr) = &mut addrs[i] {
+                header.msg_hdr.msg_name = std::ptr::from_mut(addr).cast();
+                header.msg_hdr.msg_namelen = SOCKADDR_CAN_LEN;
             }
+            headers[i].write(header);
         }
-        loop {
-            // SAFETY: headers[..len] describe live buffers; the kernel only reads them.
-            let n = unsafe {
+        let sent = retry_eintr(|| {
+            // SAFETY: headers[..len] are written above and point into `frames`,
+            // `iovecs` and `addrs`, which outlive the call; the kernel only reads them.
+            unsafe {
                 libc::sendmmsg(
                     self.fd.as_raw_fd(),
-                    headers.as_mut_ptr(),
+                    headers.as_mut_ptr().cast(),
                     frames.len() as u32,
                     libc::MSG_DONTWAIT,
-                )
-            };
-            if n >= 0 {
-                return Ok(n as usize);
+                ) as isize
             }
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EINTR) {
-                return Err(err);
-            }
-        }
+        })?;
+        Ok(sent as usize)
     }
 
     /// Replaces the kernel filters with `(can_id, can_mask)` pairs; an empty
@@ -332,4 +342,16 @@ where
     let stamps = hardware_stamps(&socket);
     // SAFETY: into_raw_fd hands over sole ownership of the descriptor.
     Ok((unsafe { OwnedFd::from_raw_fd(socket.into_raw_fd()) }, stamps))
+}
+
+/// The address of `frame`'s destination interface, on a socket bound to every
+/// interface; `None` where the socket's own binding decides.
+fn destination_address(frame: &Frame) -> Option<libc::sockaddr_can> {
+    (frame.destination() != 0).then(|| {
+        // SAFETY: an all-zero sockaddr_can is valid.
+        let mut addr: libc::sockaddr_can = unsafe { std::mem::zeroed() };
+        addr.can_family = libc::AF_CAN as libc::sa_family_t;
+        addr.can_ifindex = frame.destination() as libc::c_int;
+        addr
+    })
 }

@@ -1,7 +1,8 @@
-"""What recv(0.0) on an empty bus costs, counted by strace: at most one
-non-blocking syscall, never a poll followed by a read. The native backend
-with io_uring makes none (it pops the completion ring in memory); without
-io_uring it makes one recvmmsg, and the ctypes backend one recvmsg.
+"""What the per-frame calls cost, counted by strace. recv(0.0) on an empty
+bus makes at most one non-blocking syscall, never a poll followed by a read:
+the native backend with io_uring makes none (it pops the completion ring in
+memory); without io_uring it makes one recvmmsg, and the ctypes backend one
+recvmsg. send makes one sendto, and send_batch one sendmmsg for 64 frames.
 
 Each count is the difference between a loop of N calls and a loop of none in
 the same process, each measured between two marker writes, so whatever the
@@ -28,11 +29,19 @@ options = {"io_uring": False} if mode == "direct" else {}
 bus = ferrocan.Bus("vcan0", backend=name, **options)
 assert (", io_uring" in bus.channel_info) == (backend == "native"), bus.channel_info
 marker = os.open(os.devnull, os.O_WRONLY)
-for calls in map(int, sys.argv[2:]):
+msg = ferrocan.Message(arbitration_id=0x123, is_extended_id=False, data=b"1")
+def recv():
+    if bus.recv(0.0) is not None:
+        raise SystemExit("vcan0 was not quiet")
+operation = {
+    "recv": recv,
+    "send": lambda: bus.send(msg),
+    "send_batch": lambda: bus.send_batch([msg] * 64),
+}[sys.argv[2]]
+for calls in map(int, sys.argv[3:]):
     os.write(marker, b"ferrocan-begin")
     for _ in range(calls):
-        if bus.recv(0.0) is not None:
-            raise SystemExit("vcan0 was not quiet")
+        operation()
     os.write(marker, b"ferrocan-end")
 bus.shutdown()
 """
@@ -44,9 +53,11 @@ SYSCALL = re.compile(r"^\d+\s+([a-z0-9_]+)\(")
 WAITS = {"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2"}
 
 
-def syscalls_in_loops(backend: str, loops: list[int], trace: Path) -> list[Counter[str]]:
-    """The syscalls, by name, that each loop of recv(0.0) calls made."""
-    command = [sys.executable, "-c", CHILD, backend, *map(str, loops)]
+def syscalls_in_loops(
+    backend: str, operation: str, loops: list[int], trace: Path
+) -> list[Counter[str]]:
+    """The syscalls, by name, that each loop of ``operation`` calls made."""
+    command = [sys.executable, "-c", CHILD, backend, operation, *map(str, loops)]
     subprocess.run(
         ["strace", "-f", "-o", str(trace), *command], check=True, timeout=60, capture_output=True
     )
@@ -77,9 +88,22 @@ EXPECTED = {
 def test_an_empty_recv_with_zero_timeout_costs_one_syscall_at_most(
     backend: str, tmp_path: Path
 ) -> None:
-    baseline, loaded = syscalls_in_loops(backend, [0, CALLS], tmp_path / "trace.txt")
+    baseline, loaded = syscalls_in_loops(backend, "recv", [0, CALLS], tmp_path / "trace.txt")
     difference = dict(loaded - baseline)
     assert difference == EXPECTED[backend], (
         f"{CALLS} recv(0.0) calls on the {backend} backend made {difference}"
     )
     assert not WAITS & set(loaded), f"recv(0.0) waited before reading: {loaded}"
+
+
+@pytest.mark.parametrize("backend", ["native", "native-direct"])
+@pytest.mark.parametrize(
+    ("operation", "expected"),
+    [("send", {"sendto": CALLS}), ("send_batch", {"sendmmsg": CALLS})],
+)
+def test_a_send_costs_one_syscall_and_a_batch_of_64_one_more(
+    backend: str, operation: str, expected: dict[str, int], tmp_path: Path
+) -> None:
+    baseline, loaded = syscalls_in_loops(backend, operation, [0, CALLS], tmp_path / "trace.txt")
+    difference = dict(loaded - baseline)
+    assert difference == expected, f"{CALLS} {operation} calls on {backend} made {difference}"
