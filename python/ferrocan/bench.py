@@ -39,6 +39,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -947,15 +948,18 @@ def write_png(
 ) -> None:
     """One bar per implementation (and the Rust floor) and timed case: the
     microseconds each call or frame took, on a log scale."""
-    cases = [case for case in CASES if case.cell is Rate.of]
-    columns = ["rust floor", *(impl.name for impl in impls)]
+    cases = [case for case in CASES if case.cell == Rate.of]
+    names = ["rust floor", *(impl.name for impl in impls)]
+    times = {name: [microseconds(case, name, results, floor) for case in cases] for name in names}
+    columns = [name for name in names if any(math.isfinite(value) for value in times[name])]
     figure, axes = pyplot.subplots(figsize=(12, 5.5))
-    width = 0.8 / len(columns)
-    for index, name in enumerate(columns):
-        values = [microseconds(case, name, results, floor) for case in cases]
-        bars = axes.bar([x + index * width for x in range(len(cases))], values, width, label=name)
-        axes.bar_label(bars, labels=[f"{v:.3g}" if v == v else "" for v in values], fontsize=6)
     axes.set_yscale("log")
+    width = 0.8 / max(len(columns), 1)
+    for index, name in enumerate(columns):
+        values = times[name]
+        bars = axes.bar([x + index * width for x in range(len(cases))], values, width, label=name)
+        labels = [f"{value:.3g}" if math.isfinite(value) else "" for value in values]
+        axes.bar_label(bars, labels=labels, fontsize=6)
     axes.set_xticks([x + width * (len(columns) - 1) / 2 for x in range(len(cases))])
     axes.set_xticklabels([f"({case.key}) {case.title.split(',')[0]}" for case in cases], fontsize=7)
     axes.tick_params(axis="x", labelrotation=12)
