@@ -3,7 +3,9 @@ timestamps, direction, filters, timeouts, shutdown and interruption."""
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import select
 import signal
 import socket
@@ -336,3 +338,22 @@ def test_the_native_backend_receives_through_io_uring_where_the_kernel_allows(
     assert (", io_uring)" in bus.channel_info) is (backend == "native" and multishot), (
         bus.channel_info
     )
+
+
+def test_a_received_message_keeps_python_cans_data_semantics(make_bus: BusFactory) -> None:
+    """One bytearray per message: every access returns it, changes to it
+    stay, a copy shares it, a deep copy and a pickle do not."""
+    rx, tx = make_bus(), make_bus()
+    tx.send(Message(arbitration_id=0x42, is_extended_id=False, data=b"\x01\x02\x03"))
+    msg = rx.recv(1.0)
+    assert msg is not None
+    assert bytes(msg) == b"\x01\x02\x03" and len(msg) == 3
+    shallow, deep = copy.copy(msg), copy.deepcopy(msg)
+    assert msg.data is msg.data and shallow.data is msg.data
+    msg.data[0] = 0xFF
+    assert msg.data == bytearray(b"\xff\x02\x03") and bytes(msg) == b"\xff\x02\x03"
+    assert shallow.data[0] == 0xFF and deep.data[0] == 0x01
+    assert pickle.loads(pickle.dumps(msg)).data == msg.data
+    tx.send(msg)
+    received = rx.recv(1.0)
+    assert received is not None and bytes(received) == b"\xff\x02\x03"

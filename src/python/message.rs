@@ -32,7 +32,7 @@ pub struct Message {
     channel: Option<Py<PyAny>>,
     #[pyo3(get, set)]
     dlc: i64,
-    data: Py<PyByteArray>,
+    data: Data,
     #[pyo3(get, set)]
     is_fd: bool,
     #[pyo3(get, set)]
@@ -55,7 +55,7 @@ impl Message {
             is_error_frame: frame.is_error(),
             channel: Some(channel.clone_ref(py)),
             dlc: frame.dlc().into(),
-            data: PyByteArray::new(py, frame.data()).unbind(),
+            data: Data::inline(py, frame.data()),
             is_fd: frame.is_fd(),
             is_rx: !received.local,
             bitrate_switch: frame.brs(),
@@ -79,7 +79,7 @@ impl Message {
             is_error_frame: spec.error,
             channel,
             dlc: spec.dlc.unwrap_or(spec.data.len() as i64),
-            data: PyByteArray::new(py, spec.data).unbind(),
+            data: Data::inline(py, spec.data),
             is_fd: spec.fd,
             is_rx: true,
             bitrate_switch: spec.brs,
@@ -99,8 +99,8 @@ impl Message {
             esi: self.error_state_indicator,
             dlc: Some(self.dlc),
             // SAFETY: the spec lives only for Frame::new, which runs no
-            // Python code, so the bytearray cannot change under it.
-            data: unsafe { self.data.bind(py).as_bytes() },
+            // Python code, so a bytearray cannot change under it.
+            data: unsafe { self.data.as_bytes(py) },
         };
         Frame::new(&spec).map_err(|e| super::errors::to_pyerr(e.into()))
     }
@@ -115,7 +115,7 @@ impl Message {
             is_error_frame: fields.is_error_frame,
             channel: fields.channel.map(Bound::unbind),
             dlc: fields.dlc.unwrap_or(default_dlc),
-            data: fields.data.unbind(),
+            data: Data::Shared(fields.data.unbind()),
             is_fd: fields.is_fd,
             is_rx: fields.is_rx,
             bitrate_switch: fields.bitrate_switch,
@@ -125,7 +125,13 @@ impl Message {
 
     /// A copy sharing `data` (python-can's `copy`) or owning a copy of it.
     fn duplicate(&self, py: Python<'_>, data: Py<PyByteArray>) -> Self {
-        Self { channel: self.channel.as_ref().map(|c| c.clone_ref(py)), data, ..*self }
+        Self { channel: self.channel.as_ref().map(|c| c.clone_ref(py)), data: Data::Shared(data), ..*self }
+    }
+
+    /// The payload's bytes, copied out.
+    fn data_vec(&self, py: Python<'_>) -> Vec<u8> {
+        // SAFETY: copied before any Python code runs.
+        unsafe { self.data.as_bytes(py) }.to_vec()
     }
 }
 
@@ -165,7 +171,7 @@ impl Message {
             is_error_frame,
             channel,
             dlc,
-            data,
+            data: Data::Shared(data),
             is_fd,
             is_rx,
             bitrate_switch,
@@ -174,13 +180,13 @@ impl Message {
     }
 
     #[getter]
-    fn data(&self, py: Python<'_>) -> Py<PyByteArray> {
-        self.data.clone_ref(py)
+    fn data(&mut self, py: Python<'_>) -> Py<PyByteArray> {
+        self.data.shared(py)
     }
 
     #[setter]
     fn set_data(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.data = parse_data(value.py(), value)?.unbind();
+        self.data = Data::Shared(parse_data(value.py(), value)?.unbind());
         Ok(())
     }
 
@@ -221,15 +227,16 @@ impl Message {
     }
 
     fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.data.bind(py).to_vec())
+        PyBytes::new(py, &self.data_vec(py))
     }
 
-    fn __copy__(&self, py: Python<'_>) -> Self {
-        self.duplicate(py, self.data.clone_ref(py))
+    fn __copy__(&mut self, py: Python<'_>) -> Self {
+        let data = self.data.shared(py);
+        self.duplicate(py, data)
     }
 
     fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> Self {
-        let data = PyByteArray::new(py, &self.data.bind(py).to_vec()).unbind();
+        let data = PyByteArray::new(py, &self.data_vec(py)).unbind();
         self.duplicate(py, data)
     }
 
@@ -238,7 +245,7 @@ impl Message {
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let py = slf.py();
         let m = slf.borrow();
-        let data = PyBytes::new(py, &m.data.bind(py).to_vec());
+        let data = PyBytes::new(py, &m.data_vec(py));
         let args = (
             m.timestamp,
             m.arbitration_id,
@@ -255,6 +262,51 @@ impl Message {
         )
             .into_pyobject(py)?;
         Ok((slf.get_type().into_any(), args))
+    }
+}
+
+/// A message's payload. A received frame's bytes stay inline until Python
+/// first asks for `data`; from then on every access shares one bytearray,
+/// as python-can's does. Most received messages never build it.
+enum Data {
+    Inline { bytes: [u8; INLINE], len: u8 },
+    Shared(Py<PyByteArray>),
+}
+
+/// The most a classic or CAN FD frame carries.
+const INLINE: usize = 64;
+
+impl Data {
+    fn inline(py: Python<'_>, data: &[u8]) -> Self {
+        if data.len() > INLINE {
+            return Self::Shared(PyByteArray::new(py, data).unbind());
+        }
+        let mut bytes = [0; INLINE];
+        bytes[..data.len()].copy_from_slice(data);
+        Self::Inline { bytes, len: data.len() as u8 }
+    }
+
+    /// The one bytearray every access to `data` returns from now on.
+    fn shared(&mut self, py: Python<'_>) -> Py<PyByteArray> {
+        if let Self::Inline { bytes, len } = self {
+            *self = Self::Shared(PyByteArray::new(py, &bytes[..usize::from(*len)]).unbind());
+        }
+        match self {
+            Self::Shared(array) => array.clone_ref(py),
+            Self::Inline { .. } => unreachable!("made shared above"),
+        }
+    }
+
+    /// The bytes.
+    ///
+    /// # Safety
+    /// For a shared bytearray, no Python code may run while the slice lives.
+    unsafe fn as_bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
+        match self {
+            Self::Inline { bytes, len } => &bytes[..usize::from(*len)],
+            // SAFETY: the caller runs no Python code while the slice lives.
+            Self::Shared(array) => unsafe { array.bind(py).as_bytes() },
+        }
     }
 }
 
