@@ -4,6 +4,7 @@ timestamps, direction, filters, timeouts, shutdown and interruption."""
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import pickle
 import select
@@ -12,6 +13,7 @@ import socket
 import struct
 import threading
 import time
+import weakref
 
 import ferrocan
 import pytest
@@ -357,3 +359,42 @@ def test_a_received_message_keeps_python_cans_data_semantics(make_bus: BusFactor
     tx.send(msg)
     received = rx.recv(1.0)
     assert received is not None and bytes(received) == b"\xff\x02\x03"
+
+
+def test_a_subclass_keeps_its_own_recv_and_send(backend: str) -> None:
+    """Bus hands recv, send and send_batch straight to the backend, but
+    never over a subclass's override."""
+
+    class Counting(ferrocan.Bus):
+        calls = 0
+
+        def recv(self, timeout: float | None = None) -> Message | None:
+            Counting.calls += 1
+            return super().recv(timeout)
+
+        def send(self, msg: Message, timeout: float | None = None) -> None:
+            Counting.calls += 1
+            super().send(msg, timeout)
+
+    name, _, mode = backend.partition("-")
+    options = {"io_uring": False} if mode == "direct" else {}
+    with Counting("vcan0", backend=name, **options) as rx, Counting("vcan0", backend=name) as tx:
+        tx.send(Message(arbitration_id=1, is_extended_id=False))
+        assert rx.recv(1.0) is not None
+    assert Counting.calls == 2
+
+
+def test_an_unreferenced_bus_is_freed_at_once(backend: str) -> None:
+    """No reference cycle keeps a bus (and its socket) alive until the
+    garbage collector runs: python-can users often never call shutdown()."""
+    name, _, mode = backend.partition("-")
+    options = {"io_uring": False} if mode == "direct" else {}
+    gc.disable()
+    try:
+        bus = ferrocan.Bus("vcan0", backend=name, **options)
+        bus.recv(0.0)
+        freed = weakref.ref(bus)
+        del bus
+        assert freed() is None
+    finally:
+        gc.enable()

@@ -41,6 +41,8 @@ class RawSocket(Protocol):
       ``shutdown()`` from another thread wakes them at once.
     * After ``shutdown()`` every method but ``shutdown()`` raises
       ``CanOperationError``.
+    * ``on_error_frame``, given to the constructor, is called with every
+      error frame ``recv`` and ``recv_batch`` return, before they return it.
     """
 
     @property
@@ -90,6 +92,7 @@ class RawSocketFactory(Protocol):
         io_uring: bool = ...,
         receive_buffer_size: int | None = ...,
         timestamping: str = ...,
+        on_error_frame: Callable[[Message], None] | None = ...,
     ) -> RawSocket: ...
 
 

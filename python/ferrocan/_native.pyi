@@ -5,7 +5,7 @@ built module (tests/test_typing.py runs it). PyO3 classes take their
 arguments in ``__new__``, so the stubs declare ``__new__``, not ``__init__``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypedDict, final
 
 from typing_extensions import Self, disjoint_base
@@ -154,6 +154,7 @@ class RawSocket:
         io_uring: bool = True,
         receive_buffer_size: int | None = None,
         timestamping: str | None = None,
+        on_error_frame: Callable[[Message], None] | None = None,
     ) -> Self: ...
     @property
     def backend(self) -> str: ...

@@ -12,7 +12,7 @@ from typing import Any
 
 from ferrocan import _backend, _filters
 from ferrocan._filters import CanFilter
-from ferrocan.error_frame import BusState, ErrorFrame, next_state
+from ferrocan.error_frame import BusState, StateTracker
 from ferrocan.exceptions import CanInterfaceNotImplementedError, CanOperationError
 from ferrocan.message import Message
 from ferrocan.periodic import (
@@ -114,6 +114,7 @@ class Bus:
         self.channel = check_channel(channel)
         self.backend = _choose_backend(interface, backend)
         _check_timestamping(timestamping)
+        self._errors = StateTracker()
         self._socket = _backend.socket_class(self.backend)(
             self.channel,
             fd=_flag("fd", fd),
@@ -123,11 +124,12 @@ class Bus:
             io_uring=self.backend == "native" if io_uring is None else _flag("io_uring", io_uring),
             receive_buffer_size=receive_buffer_size,
             timestamping=timestamping,
+            on_error_frame=self._errors,
         )
+        self._bind_per_frame_calls()
         _warn_if_capped(receive_buffer_size, self._socket.receive_buffer_size)
         self._shut_down = False
         self._filters: list[CanFilter] | None = None
-        self._state = BusState.ACTIVE
         # python-can's list: the tasks stop_all_periodic_tasks() stops.
         self._periodic_tasks: list[PeriodicTask] = []
         # The tasks holding a CAN_BCM socket, closed at shutdown.
@@ -146,10 +148,7 @@ class Bus:
         ``None`` waits until a frame arrives, ``0.0`` never blocks (one
         syscall at most), a positive number waits at most that many seconds.
         """
-        msg = self._socket.recv(timeout)
-        if msg is not None and msg.is_error_frame:
-            self._observe(msg)
-        return msg
+        return self._socket.recv(timeout)
 
     def send(self, msg: Message, timeout: float | None = None) -> None:
         """Sends ``msg``; with a timeout, waits at most that long for room in
@@ -159,11 +158,7 @@ class Bus:
     def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]:
         """Returns every message already available, up to ``max_messages``;
         when none is, waits like ``recv`` (an empty list on timeout)."""
-        batch = self._socket.recv_batch(_batch_size(max_messages), timeout)
-        for msg in batch:
-            if msg.is_error_frame:
-                self._observe(msg)
-        return batch
+        return self._socket.recv_batch(_batch_size(max_messages), timeout)
 
     def send_batch(self, messages: Iterable[Message], timeout: float | None = None) -> int:
         """Sends ``messages`` in order with as few syscalls as possible and
@@ -240,7 +235,7 @@ class Bus:
     def state(self) -> BusState:
         """ACTIVE, PASSIVE or BUS_OFF, as the error frames received so far
         tell (a bus with ``ignore_rx_error_frames=True`` stays ACTIVE)."""
-        return self._state
+        return self._errors.state
 
     def statistics(self) -> BusStatistics:
         """Frames received, sent, and dropped by the kernel for want of room."""
@@ -291,12 +286,16 @@ class Bus:
                     return
                 raise
             if msg is not None:
-                if msg.is_error_frame:
-                    self._observe(msg)
                 yield msg
 
-    def _observe(self, error_frame: Message) -> None:
-        self._state = next_state(self._state, ErrorFrame.decode(error_frame))
+    def _bind_per_frame_calls(self) -> None:
+        """``recv``, ``send`` and ``send_batch`` become the backend's own
+        methods on this instance, which take the same arguments: a Python
+        method in between would cost a call per frame. A subclass that
+        overrides one keeps its override."""
+        for name in ("recv", "send", "send_batch"):
+            if getattr(type(self), name) is getattr(Bus, name):
+                setattr(self, name, getattr(self._socket, name))
 
     def __enter__(self) -> Bus:
         return self

@@ -467,3 +467,17 @@ _WIRE_TEXT = {
     WireStatus.SHORT_TO_GND: "short to ground",
     WireStatus.SHORT_TO_CANH: "short to CANH",
 }
+
+
+class StateTracker:
+    """The controller state that the error frames received so far report:
+    the backend calls it with each error frame it hands out. It holds no
+    reference to the bus, so a bus is freed as soon as it is unreferenced."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state = BusState.ACTIVE
+
+    def __call__(self, error_frame: _ErrorMessage) -> None:
+        self.state = next_state(self.state, ErrorFrame.decode(error_frame))

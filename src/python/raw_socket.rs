@@ -27,6 +27,8 @@ pub struct RawSocket {
     channel: Py<PyAny>,
     /// Only for a bus on every interface (`channel=''`).
     interfaces: Option<Interfaces>,
+    /// Called with each error frame received, before it is returned.
+    on_error_frame: Option<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -35,6 +37,7 @@ impl RawSocket {
     #[pyo3(signature = (
         channel, *, fd = false, receive_own_messages = false, local_loopback = true,
         error_frames = true, io_uring = true, receive_buffer_size = None, timestamping = None,
+        on_error_frame = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -47,6 +50,7 @@ impl RawSocket {
         io_uring: bool,
         receive_buffer_size: Option<&Bound<'_, PyAny>>,
         timestamping: Option<&Bound<'_, PyAny>>,
+        on_error_frame: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let options = Options {
             fd,
@@ -60,7 +64,7 @@ impl RawSocket {
         let name: String = channel.extract()?;
         let bus = py.detach(|| Bus::open(&name, &options)).map_err(to_pyerr)?;
         let interfaces = name.is_empty().then(Interfaces::default);
-        Ok(Self { bus, channel: channel.into_any().unbind(), interfaces })
+        Ok(Self { bus, channel: channel.into_any().unbind(), interfaces, on_error_frame })
     }
 
     #[getter]
@@ -80,13 +84,17 @@ impl RawSocket {
     }
 
     #[pyo3(signature = (timeout = None))]
-    fn recv(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Message>> {
+    fn recv<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, Message>>> {
         let timeout = timeout::parse(timeout)?;
         let mut received = self.bus.try_recv().map_err(to_pyerr)?;
         if received.is_none() && timeout.is_none_or(|t| !t.is_zero()) {
             received = blocking(py, |check| self.bus.recv(timeout, check))?;
         }
-        Ok(received.map(|r| self.message(py, &r)))
+        received.map(|r| self.message(py, &r)).transpose()
     }
 
     /// Everything available, up to `max_messages` (at least one; `Bus`
@@ -103,7 +111,7 @@ impl RawSocket {
         list.append(first)?;
         let mut failed = None;
         let mut sink = |r| {
-            if let Err(e) = list.append(self.message(py, &r)) {
+            if let Err(e) = self.message(py, &r).and_then(|m| list.append(m)) {
                 failed.get_or_insert(e);
             }
         };
@@ -163,12 +171,18 @@ impl RawSocket {
 }
 
 impl RawSocket {
-    /// The message for a received frame, with the interface it came from.
-    fn message(&self, py: Python<'_>, received: &Received) -> Message {
-        match &self.interfaces {
+    /// The message for a received frame, with the interface it came from;
+    /// an error frame is shown to `on_error_frame` first.
+    fn message<'py>(&self, py: Python<'py>, received: &Received) -> PyResult<Bound<'py, Message>> {
+        let message = match &self.interfaces {
             Some(interfaces) => Message::from_received(py, received, &interfaces.name(py, received.ifindex)),
             None => Message::from_received(py, received, &self.channel),
+        };
+        let message = Bound::new(py, message)?;
+        if let Some(observer) = self.on_error_frame.as_ref().filter(|_| received.frame.is_error()) {
+            observer.call1(py, (&message,))?;
         }
+        Ok(message)
     }
 
     /// The frame for `msg`; on a bus on every interface, addressed to `msg.channel`.

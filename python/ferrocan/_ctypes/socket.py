@@ -85,6 +85,7 @@ class CtypesSocket:
         io_uring: bool = False,
         receive_buffer_size: int | None = None,
         timestamping: str = "software",
+        on_error_frame: Callable[[Message], None] | None = None,
         message_class: type[Message] | None = None,
     ) -> None:
         if io_uring:
@@ -98,6 +99,7 @@ class CtypesSocket:
 
             message_class = default_class
         self.channel = channel
+        self._on_error_frame = on_error_frame
         self._fd_frames = fd
         self._make: Callable[..., Message] = message_class._unchecked
         # Names and addresses of the interfaces, on every interface only.
@@ -149,9 +151,12 @@ class CtypesSocket:
         errors.check_timeout(timeout)
         self._enter()
         try:
-            return self._receive(timeout)
+            msg = self._receive(timeout)
         finally:
             self._leave()
+        if msg is not None:
+            self._observe(msg)
+        return msg
 
     def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]:
         """Every frame already queued, up to ``max_messages``; when there is
@@ -166,9 +171,15 @@ class CtypesSocket:
                 if len(batch) >= max_messages:
                     break
                 msg = self._receive_now()
-            return batch
         finally:
             self._leave()
+        for msg in batch:
+            self._observe(msg)
+        return batch
+
+    def _observe(self, msg: Message) -> None:
+        if msg.is_error_frame and self._on_error_frame is not None:
+            self._on_error_frame(msg)
 
     def send(self, msg: Any, timeout: float | None = None) -> None:
         """Hand ``msg`` to the kernel, retrying while its queue is full.
