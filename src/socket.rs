@@ -219,21 +219,20 @@ impl RawSocket {
     fn sendmmsg(&self, frames: &[Frame]) -> io::Result<usize> {
         debug_assert!(frames.len() <= SEND_CHUNK);
         let mut iovecs = [const { MaybeUninit::<libc::iovec>::uninit() }; SEND_CHUNK];
-        let mut addrs = [const { None::<libc::sockaddr_can> }; SEND_CHUNK];
+        let mut addrs = [const { MaybeUninit::<libc::sockaddr_can>::uninit() }; SEND_CHUNK];
         let mut headers = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; SEND_CHUNK];
-        // Only the headers in use are written: zeroing all SEND_CHUNK of them
+        // Only the entries in use are written: zeroing all SEND_CHUNK of them
         // cost more than the syscall for a short batch.
         for (i, frame) in frames.iter().enumerate() {
             let bytes = frame.as_bytes();
             let iov =
                 iovecs[i].write(libc::iovec { iov_base: bytes.as_ptr() as *mut _, iov_len: bytes.len() });
-            addrs[i] = destination_address(frame);
             // SAFETY: an all-zero mmsghdr is valid (null pointers, zero lengths).
             let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
             header.msg_hdr.msg_iov = iov;
             header.msg_hdr.msg_iovlen = 1;
-            if let Some(addr) = &mut addrs[i] {
-                header.msg_hdr.msg_name = std::ptr::from_mut(addr).cast();
+            if let Some(addr) = destination_address(frame) {
+                header.msg_hdr.msg_name = std::ptr::from_mut(addrs[i].write(addr)).cast();
                 header.msg_hdr.msg_namelen = SOCKADDR_CAN_LEN;
             }
             headers[i].write(header);

@@ -288,13 +288,12 @@ impl Data {
 
     /// The one bytearray every access to `data` returns from now on.
     fn shared(&mut self, py: Python<'_>) -> Py<PyByteArray> {
-        if let Self::Inline { bytes, len } = self {
-            *self = Self::Shared(PyByteArray::new(py, &bytes[..usize::from(*len)]).unbind());
-        }
-        match self {
-            Self::Shared(array) => array.clone_ref(py),
-            Self::Inline { .. } => unreachable!("made shared above"),
-        }
+        let array = match self {
+            Self::Shared(array) => return array.clone_ref(py),
+            Self::Inline { bytes, len } => PyByteArray::new(py, &bytes[..usize::from(*len)]).unbind(),
+        };
+        *self = Self::Shared(array.clone_ref(py));
+        array
     }
 
     /// The bytes.
