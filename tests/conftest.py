@@ -41,16 +41,19 @@ def backend(request: pytest.FixtureRequest) -> str:
 BusFactory = Callable[..., ferrocan.Bus]
 
 
+def bus_arguments(backend: str) -> dict[str, Any]:
+    """The Bus keywords that select ``backend``, one of BACKENDS."""
+    name, _, mode = backend.partition("-")
+    return {"backend": name, "io_uring": False} if mode == "direct" else {"backend": name}
+
+
 @pytest.fixture
 def make_bus(backend: str) -> Iterator[BusFactory]:
     """Opens buses on the backend under test and shuts them all down after."""
     buses: list[ferrocan.Bus] = []
 
-    name, _, mode = backend.partition("-")
-    options: dict[str, Any] = {"io_uring": False} if mode == "direct" else {}
-
     def make(channel: str = "vcan0", **kwargs: Any) -> ferrocan.Bus:
-        bus = ferrocan.Bus(channel, backend=name, **options, **kwargs)
+        bus = ferrocan.Bus(channel, **bus_arguments(backend), **kwargs)
         buses.append(bus)
         return bus
 

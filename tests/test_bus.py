@@ -19,7 +19,7 @@ import ferrocan
 import pytest
 from ferrocan import BusState, CanOperationError, Message
 
-from .conftest import BusFactory, kernel_release, run
+from .conftest import BusFactory, bus_arguments, kernel_release, run
 
 RECV_TIMEOUT = 2.0
 
@@ -376,9 +376,8 @@ def test_a_subclass_keeps_its_own_recv_and_send(backend: str) -> None:
             Counting.calls += 1
             super().send(msg, timeout)
 
-    name, _, mode = backend.partition("-")
-    options = {"io_uring": False} if mode == "direct" else {}
-    with Counting("vcan0", backend=name, **options) as rx, Counting("vcan0", backend=name) as tx:
+    options = bus_arguments(backend)
+    with Counting("vcan0", **options) as rx, Counting("vcan0", **options) as tx:
         tx.send(Message(arbitration_id=1, is_extended_id=False))
         assert rx.recv(1.0) is not None
     assert Counting.calls == 2
@@ -387,11 +386,9 @@ def test_a_subclass_keeps_its_own_recv_and_send(backend: str) -> None:
 def test_an_unreferenced_bus_is_freed_at_once(backend: str) -> None:
     """No reference cycle keeps a bus (and its socket) alive until the
     garbage collector runs: python-can users often never call shutdown()."""
-    name, _, mode = backend.partition("-")
-    options = {"io_uring": False} if mode == "direct" else {}
     gc.disable()
     try:
-        bus = ferrocan.Bus("vcan0", backend=name, **options)
+        bus = ferrocan.Bus("vcan0", **bus_arguments(backend))
         bus.recv(0.0)
         freed = weakref.ref(bus)
         del bus

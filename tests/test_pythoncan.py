@@ -21,6 +21,8 @@ import ferrocan
 import pytest
 from ferrocan.pythoncan import FerrocanBus, FerrocanCyclicTask
 
+from .conftest import bus_arguments
+
 DBC = Path(__file__).parent / "data" / "engine.dbc"
 #: python-can's major and minor version: tools/test-python-can runs these
 #: tests on every minor the extras allow.
@@ -36,8 +38,7 @@ def make_can_bus(backend: str) -> Iterator[CanBusFactory]:
     """Opens ``can.Bus(interface='ferrocan')`` on the backend under test,
     with the arguments python-can passes to every bus; shuts them down after."""
     buses: list[can.BusABC] = []
-    name, _, mode = backend.partition("-")
-    options: dict[str, Any] = {"io_uring": False} if mode == "direct" else {}
+    options = bus_arguments(backend)
 
     def make(channel: str = "vcan0", **kwargs: Any) -> can.BusABC:
         bus = can.Bus(
@@ -45,7 +46,6 @@ def make_can_bus(backend: str) -> Iterator[CanBusFactory]:
             interface="ferrocan",
             bitrate=500_000,
             single_handle=True,
-            backend=name,
             **options,
             **kwargs,
         )

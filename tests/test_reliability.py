@@ -32,7 +32,7 @@ import ferrocan
 import pytest
 from ferrocan import CanOperationError, Message, link
 
-from .conftest import BusFactory
+from .conftest import BusFactory, bus_arguments
 
 pytestmark = pytest.mark.reliability
 
@@ -448,14 +448,13 @@ def test_a_child_uses_the_bus_it_inherited(make_bus: BusFactory, backend: str) -
 
 
 def test_a_child_opens_its_own_bus(make_bus: BusFactory, backend: str) -> None:
-    name, _, mode = backend.partition("-")
-    options: dict[str, Any] = {"io_uring": False} if mode == "direct" else {}
+    options = bus_arguments(backend)
     rx = make_bus("vcan1")
 
     def child() -> list[int]:
         with (
-            ferrocan.Bus("vcan1", backend=name, **options) as own_tx,
-            ferrocan.Bus("vcan1", backend=name, **options) as own_rx,
+            ferrocan.Bus("vcan1", **options) as own_tx,
+            ferrocan.Bus("vcan1", **options) as own_rx,
         ):
             own_tx.send(tagged(5))
             got = own_rx.recv(RECV_TIMEOUT)
@@ -472,8 +471,7 @@ def test_a_child_leaves_the_parents_buffered_frames_alone(
     """The parent has frames queued, some already read into its buffers; the
     child works on its own buses and exits; the parent gets the rest intact
     and in order."""
-    name, _, mode = backend.partition("-")
-    options: dict[str, Any] = {"io_uring": False} if mode == "direct" else {}
+    options = bus_arguments(backend)
     tx, rx = make_bus("vcan0"), make_bus("vcan0")
     tx.send_batch([tagged(i) for i in range(40)])
     first = [rx.recv(RECV_TIMEOUT) for _ in range(5)]
@@ -483,8 +481,8 @@ def test_a_child_leaves_the_parents_buffered_frames_alone(
         rx.statistics()
         rx.fileno()
         with (
-            ferrocan.Bus("vcan1", backend=name, **options) as own_tx,
-            ferrocan.Bus("vcan1", backend=name, **options) as own_rx,
+            ferrocan.Bus("vcan1", **options) as own_tx,
+            ferrocan.Bus("vcan1", **options) as own_rx,
         ):
             own_tx.send_batch([tagged(i) for i in range(100, 110)])
             return [seq_of(m) for m in own_rx.recv_batch(64, RECV_TIMEOUT)]
