@@ -47,7 +47,7 @@ from ferrocan._native import Message as NativeMessage
 from ferrocan._native import parse_frame as native_parse_frame
 from ferrocan._native import parse_log_line as native_parse_line
 
-from .conftest import BACKENDS, BusFactory, _has_vcan, bus_arguments, limit_queue
+from .conftest import BACKENDS, BusFactory, _has_vcan, limit_queue
 
 #: vcans the rows make: one left down, one deleted under a bus, and one
 #: whose transmit queue is always full.
@@ -1335,11 +1335,12 @@ def bus_factory(backend: str, opened: list[ferrocan.Bus]) -> Iterator[BusFactory
     """conftest's make_bus, for the rows that involve a bus."""
     if not _has_vcan():
         pytest.fail("vcan0 is missing: run the tests through tools/vcan-run (see README.md)")
-    options = bus_arguments(backend)
+    name, _, mode = backend.partition("-")
+    options: dict[str, Any] = {"io_uring": False} if mode == "direct" else {}
     buses: list[ferrocan.Bus] = []
 
     def make(channel: Any = "vcan0", **kwargs: Any) -> ferrocan.Bus:
-        bus = ferrocan.Bus(channel, **{**options, **kwargs})
+        bus = ferrocan.Bus(channel, backend=name, **{**options, **kwargs})
         buses.append(bus)
         if channel == "vcan0":
             opened.append(bus)
