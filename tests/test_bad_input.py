@@ -1355,14 +1355,17 @@ def bus_factory(backend: str, opened: list[ferrocan.Bus]) -> Iterator[BusFactory
 
 def still_works(context: Context) -> None:
     """The cheap check after each row: a good message builds; every bus the
-    row left open on vcan0, and a fresh one, still sends to a fresh bus."""
+    row left open on vcan0, and a fresh one, still sends to a fresh bus.
+
+    The receiving bus takes only the check's own frame: a periodic task that a
+    row leaves running may send between the check's send and its recv."""
     cls = context.Message or ferrocan.Message
     msg = cls(arbitration_id=0x123, is_extended_id=False, data=b"\x01\x02")
     assert msg.dlc == 2
     if context.parse_frame is not None:
         assert context.parse_frame("123#0102").data == bytearray(b"\x01\x02")
     if context.bus is not None:
-        rx = context.bus()
+        rx = context.bus(can_filters=[{"can_id": 0x123, "can_mask": 0x7FF, "extended": False}])
         context.open_buses.remove(rx)
         for tx in [*context.open_buses, context.bus()]:
             tx.send(msg, 1.0)
