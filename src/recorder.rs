@@ -195,11 +195,12 @@ impl Input {
     fn open(source: &Source, options: &Options) -> Result<Self, Error> {
         let any = source.channel == ANY;
         let channel = if any { "" } else { source.channel.as_str() };
-        let options = Options { error_frames: source.error_mask != 0, ..*options };
+        let options = Options {
+            error_frames: source.error_mask != 0,
+            filters: (!source.filters.is_empty()).then(|| source.filters.clone()),
+            ..options.clone()
+        };
         let bus = Bus::open(channel, &options)?;
-        if !source.filters.is_empty() {
-            bus.set_filters(&source.filters)?;
-        }
         Ok(Self {
             bus,
             error_mask: source.error_mask,

@@ -1,6 +1,6 @@
 //! One CAN_RAW socket: opening, options, and the non-blocking syscalls.
 //!
-//! The `socketcan` crate opens, binds and configures the socket; receiving
+//! The `socketcan` crate configures and binds the socket; receiving
 //! and sending go through `recvmmsg` and `sendmmsg` directly, because the
 //! crate reads one frame per syscall and does not hand out the `msg_flags`
 //! (which tell our own frames from others') or the interface a frame came in on.
@@ -10,7 +10,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-use socketcan::{CanAddr, CanFdSocket, CanFilter, CanSocket, Socket, SocketOptions};
+use socketcan::{CanAddr, CanFilter, CanSocket, Socket, SocketOptions};
 
 use crate::error::{errno_of, last_errno, retry_eintr, Error};
 use crate::frame::Frame;
@@ -22,7 +22,7 @@ pub const SEND_CHUNK: usize = 64;
 const SOCKADDR_CAN_LEN: libc::socklen_t = std::mem::size_of::<libc::sockaddr_can>() as libc::socklen_t;
 
 /// How a socket is set up; python-can's `Bus` keyword arguments.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Accept CAN FD frames (CAN_RAW_FD_FRAMES).
     pub fd: bool,
@@ -39,6 +39,8 @@ pub struct Options {
     pub receive_buffer_size: Option<usize>,
     /// Where receive timestamps come from.
     pub timestamping: Timestamping,
+    /// Kernel filters as `(can_id, can_mask)` pairs; `None` receives every frame.
+    pub filters: Option<Vec<(u32, u32)>>,
 }
 
 /// The source of receive timestamps.
@@ -62,6 +64,7 @@ impl Default for Options {
             io_uring: false,
             receive_buffer_size: None,
             timestamping: Timestamping::Software,
+            filters: None,
         }
     }
 }
@@ -77,21 +80,20 @@ pub struct RawSocket {
 impl RawSocket {
     /// Opens a socket bound to `channel` and configured by `options`.
     /// `channel` `""` binds to every CAN interface.
+    ///
+    /// Every option is set before the socket is bound: from binding on, the
+    /// kernel queues frames as the options then in force let them in.
     pub fn open(channel: &str, options: &Options) -> Result<Self, Error> {
         let ifindex = if channel.is_empty() { 0 } else { interface_index(channel)? };
-        let addr = CanAddr::new(ifindex);
-        let (fd, hardware_stamps) = if options.fd {
-            open_as(&addr, options, CanFdSocket::has_hw_timestamps)
-        } else {
-            open_as(&addr, options, CanSocket::has_hw_timestamps)
-        }
-        .map_err(|e| Error::opening(channel, "can-raw", errno_of(&e)))?;
-        if options.timestamping == Timestamping::Hardware && !hardware_stamps {
+        let opening = |e: io::Error| Error::opening(channel, "can-raw", errno_of(&e));
+        let socket = configured(options).map_err(opening)?;
+        socket.as_raw_socket().bind(&CanAddr::new(ifindex).into_sock_addr()).map_err(opening)?;
+        if options.timestamping == Timestamping::Hardware && !socket.has_hw_timestamps() {
             return Err(Error::NoHardwareTimestamps { channel: channel.into() });
         }
-        let socket = Self { fd, ifindex };
-        socket.apply(options).map_err(|e| Error::opening(channel, "can-raw", errno_of(&e)))?;
-        Ok(socket)
+        // SAFETY: into_raw_fd hands over sole ownership of the descriptor.
+        let fd = unsafe { OwnedFd::from_raw_fd(socket.into_raw_fd()) };
+        Ok(Self { fd, ifindex })
     }
 
     pub fn ifindex(&self) -> u32 {
@@ -119,26 +121,10 @@ impl RawSocket {
         Ok(size as usize)
     }
 
-    /// The options that need the socket bound first.
-    fn apply(&self, options: &Options) -> io::Result<()> {
-        let view = self.as_options();
-        match options.timestamping {
-            Timestamping::Software => view.set_recv_timestamp(true)?,
-            Timestamping::Hardware => view.set_timestamping(
-                socketcan::SOF_TIMESTAMPING_RX_HARDWARE | socketcan::SOF_TIMESTAMPING_RAW_HARDWARE,
-            )?,
-        }
-        if let Some(size) = options.receive_buffer_size {
-            let size = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
-            // SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN.
-            match view.set_socket_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &size) {
-                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                    view.set_socket_option(libc::SOL_SOCKET, libc::SO_RCVBUF, &size)?
-                }
-                other => other?,
-            }
-        }
-        Ok(())
+    /// Replaces the kernel filters with `(can_id, can_mask)` pairs; an empty
+    /// list receives nothing.
+    pub fn set_filters(&self, filters: &[(u32, u32)]) -> io::Result<()> {
+        set_filters(&self.as_options(), filters)
     }
 
     /// Reads up to `want` queued frames into `buffer`: one `recvmmsg` syscall.
@@ -252,13 +238,6 @@ impl RawSocket {
         Ok(sent as usize)
     }
 
-    /// Replaces the kernel filters with `(can_id, can_mask)` pairs; an empty
-    /// list receives nothing.
-    pub fn set_filters(&self, filters: &[(u32, u32)]) -> io::Result<()> {
-        let filters: Vec<CanFilter> = filters.iter().map(|&pair| pair.into()).collect();
-        self.as_options().set_socket_option_mult(libc::SOL_CAN_RAW, libc::CAN_RAW_FILTER, &filters)
-    }
-
     /// A borrowed view through which the crate's `SocketOptions` apply.
     fn as_options(&self) -> OptionsView {
         OptionsView(self.fd.as_raw_fd())
@@ -311,36 +290,62 @@ pub fn interface_index(channel: &str) -> Result<u32, Error> {
 /// leaves an unrelated errno (ENOENT) when it cannot open the socket it asks
 /// through, out of descriptors say; opening a CAN socket tells the reason.
 fn lookup_failure(errno: i32) -> i32 {
-    // SAFETY: socket() takes no pointers; a descriptor it returns is ours.
-    let fd = unsafe { libc::socket(libc::PF_CAN, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::CAN_RAW) };
-    if fd < 0 {
-        return last_errno();
-    }
-    // SAFETY: fd is open and owned by nothing else; dropping closes it.
-    drop(unsafe { OwnedFd::from_raw_fd(fd) });
-    errno
+    new_raw_socket().err().map_or(errno, |e| errno_of(&e))
 }
 
-/// Sets python-can's options and takes the descriptor out of the crate's type.
-/// Opens and binds a socket of the crate's type `S` with python-can's
-/// options, and says whether its device has hardware timestamps.
-fn open_as<S>(
-    addr: &CanAddr,
-    options: &Options,
-    hardware_stamps: fn(&S) -> bool,
-) -> io::Result<(OwnedFd, bool)>
-where
-    S: Socket + SocketOptions + IntoRawFd,
-{
-    let socket = S::open_addr(addr)?;
+/// An unbound CAN_RAW socket with `options` set: python-can's choices, and
+/// SO_RXQ_OVFL for drop counts.
+fn configured(options: &Options) -> io::Result<CanSocket> {
+    let socket = CanSocket::from(new_raw_socket()?);
     socket.set_nonblocking(true)?;
+    if options.fd {
+        socket.set_socket_option(libc::SOL_CAN_RAW, libc::CAN_RAW_FD_FRAMES, &(1 as libc::c_int))?;
+    }
     socket.set_loopback(options.local_loopback)?;
     socket.set_recv_own_msgs(options.receive_own_messages)?;
     socket.set_error_filter(if options.error_frames { socketcan::frame::ERR_MASK_ALL } else { 0 })?;
     socket.set_socket_option(libc::SOL_SOCKET, libc::SO_RXQ_OVFL, &(1 as libc::c_int))?;
-    let stamps = hardware_stamps(&socket);
-    // SAFETY: into_raw_fd hands over sole ownership of the descriptor.
-    Ok((unsafe { OwnedFd::from_raw_fd(socket.into_raw_fd()) }, stamps))
+    if let Some(filters) = &options.filters {
+        set_filters(&socket, filters)?;
+    }
+    match options.timestamping {
+        Timestamping::Software => socket.set_recv_timestamp(true)?,
+        Timestamping::Hardware => socket.set_timestamping(
+            socketcan::SOF_TIMESTAMPING_RX_HARDWARE | socketcan::SOF_TIMESTAMPING_RAW_HARDWARE,
+        )?,
+    }
+    if let Some(size) = options.receive_buffer_size {
+        set_receive_buffer(&socket, size)?;
+    }
+    Ok(socket)
+}
+
+/// SO_RCVBUFFORCE where permitted, else SO_RCVBUF (capped at net.core.rmem_max).
+fn set_receive_buffer(socket: &impl SocketOptions, size: usize) -> io::Result<()> {
+    let size = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+    // SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN.
+    match socket.set_socket_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &size) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            socket.set_socket_option(libc::SOL_SOCKET, libc::SO_RCVBUF, &size)
+        }
+        other => other,
+    }
+}
+
+fn set_filters(socket: &impl SocketOptions, filters: &[(u32, u32)]) -> io::Result<()> {
+    let filters: Vec<CanFilter> = filters.iter().map(|&pair| pair.into()).collect();
+    socket.set_socket_option_mult(libc::SOL_CAN_RAW, libc::CAN_RAW_FILTER, &filters)
+}
+
+/// A new, unbound CAN_RAW socket.
+fn new_raw_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket() takes no pointers; a descriptor it returns is ours.
+    let fd = unsafe { libc::socket(libc::PF_CAN, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::CAN_RAW) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is open and owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// The address of `frame`'s destination interface, on a socket bound to every

@@ -50,7 +50,7 @@ fn own_messages_come_back_only_when_asked_for() {
 #[test]
 fn fd_frames_need_an_fd_socket() {
     let fd = Options { fd: true, ..Options::default() };
-    let (tx, rx, classic) = (open("vcan0", fd), open("vcan0", fd), open("vcan0", Options::default()));
+    let (tx, rx, classic) = (open("vcan0", fd.clone()), open("vcan0", fd), open("vcan0", Options::default()));
     let data = [0xAB; 21];
     let fd_frame = frame(FrameSpec { id: 0x10, fd: true, brs: true, data: &data, ..Default::default() });
     assert!(matches!(classic.send(&fd_frame, TIMEOUT, &mut keep_going), Err(Error::FdOnClassicBus { .. })));
@@ -67,17 +67,21 @@ fn fd_frames_need_an_fd_socket() {
 }
 
 #[test]
-fn filters_select_in_the_kernel() {
-    let (tx, rx) = (open("vcan1", Options::default()), open("vcan1", Options::default()));
-    rx.set_filters(&[(0x100, 0x7F0)]).unwrap();
+fn filters_select_in_the_kernel_whether_given_at_opening_or_later() {
+    let tx = open("vcan1", Options::default());
+    let at_opening = open("vcan1", Options { filters: Some(vec![(0x100, 0x7F0)]), ..Options::default() });
+    let later = open("vcan1", Options::default());
+    later.set_filters(&[(0x100, 0x7F0)]).unwrap();
     for id in [0x0FF, 0x105, 0x200, 0x10F] {
         tx.send(&frame(FrameSpec { id, ..Default::default() }), TIMEOUT, &mut keep_going).unwrap();
     }
-    let mut ids = Vec::new();
-    while let Some(r) = rx.recv(Some(Duration::from_millis(100)), &mut keep_going).unwrap() {
-        ids.push(r.frame.id());
+    for rx in [at_opening, later] {
+        let mut ids = Vec::new();
+        while let Some(r) = rx.recv(Some(Duration::from_millis(100)), &mut keep_going).unwrap() {
+            ids.push(r.frame.id());
+        }
+        assert_eq!(ids, [0x105, 0x10F]);
     }
-    assert_eq!(ids, [0x105, 0x10F]);
 }
 
 #[test]

@@ -169,6 +169,30 @@ def test_filters_select_in_the_kernel(make_bus: BusFactory) -> None:
     assert rx.filters == [{"can_id": 0x100, "can_mask": 0x7F0, "extended": False}]
 
 
+def test_a_bus_opened_during_traffic_holds_only_what_its_filters_and_options_let_in(
+    make_bus: BusFactory,
+) -> None:
+    # Traffic every millisecond: a frame that arrived between binding the
+    # socket and setting its filters, or its timestamping, would sit first
+    # in the queue.
+    task = make_bus("vcan1").send_periodic(Message(arbitration_id=1), 0.001)
+    wanted = Message(arbitration_id=0x123, is_extended_id=False)
+    only_wanted = [{"can_id": 0x123, "can_mask": 0x7FF, "extended": False}]
+    for _ in range(20):
+        rx = make_bus("vcan1", can_filters=only_wanted)
+        every = make_bus("vcan1")
+        time.sleep(0.01)
+        assert rx.recv(0.0) is None
+        first = every.recv(RECV_TIMEOUT)
+        assert first is not None and first.timestamp > 0, first
+        make_bus("vcan1").send(wanted)
+        got = rx.recv(RECV_TIMEOUT)
+        assert got is not None and got.arbitration_id == 0x123, got
+        rx.shutdown()
+        every.shutdown()
+    task.stop()
+
+
 def test_set_filters_replaces_and_none_receives_all(make_bus: BusFactory) -> None:
     tx, rx = make_bus("vcan1"), make_bus("vcan1")
     rx.set_filters([{"can_id": 0x1, "can_mask": 0x7FF}])

@@ -236,6 +236,18 @@ def test_filters_are_applied_in_the_kernel(make_can_bus: CanBusFactory) -> None:
     assert filtered is True
 
 
+def test_a_bus_opened_during_traffic_is_filtered_from_the_start(
+    make_can_bus: CanBusFactory,
+) -> None:
+    task = make_can_bus().send_periodic(can.Message(arbitration_id=1), 0.001)
+    for _ in range(20):
+        rx = make_can_bus(can_filters=[{"can_id": 0x123, "can_mask": 0x7FF, "extended": False}])
+        time.sleep(0.01)
+        assert rx._recv_internal(0.0) == (None, True)
+        rx.shutdown()
+    task.stop()
+
+
 def test_own_messages_and_loopback_options(make_can_bus: CanBusFactory) -> None:
     quiet = make_can_bus(local_loopback=False)
     echo = make_can_bus(receive_own_messages=True)

@@ -368,6 +368,21 @@ def test_count_and_idle_timeout_end_the_recording(backend: str, tmp_path: Path) 
     assert idle.frames_written == 0
 
 
+def test_a_filtered_recording_started_during_traffic_holds_only_matching_frames(
+    backend: str, tmp_path: Path
+) -> None:
+    with Bus("vcan0") as tx:
+        task = tx.send_periodic(Message(arbitration_id=1), 0.001)
+        for n in range(10):
+            path = tmp_path / f"filtered{n}.log"
+            with Recorder(path, "vcan0,123:7FF", backend=backend) as recorder:
+                time.sleep(0.01)
+                tx.send(Message(arbitration_id=0x123, is_extended_id=False))
+                wait_written(recorder, 1, timeout=5)
+            assert [m.arbitration_id for m in read_back(path)] == [0x123]
+        task.stop()
+
+
 def test_stop_returns_promptly_on_a_quiet_bus(backend: str, tmp_path: Path) -> None:
     recorder = Recorder(tmp_path / "quiet.asc", "vcan0", backend=backend).start()
     assert not recorder.wait(0.2)

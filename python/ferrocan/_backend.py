@@ -92,6 +92,7 @@ class RawSocketFactory(Protocol):
         io_uring: bool = ...,
         receive_buffer_size: int | None = ...,
         timestamping: str = ...,
+        filters: Sequence[tuple[int, int]] | None = ...,
         on_error_frame: Callable[[Message], None] | None = ...,
     ) -> RawSocket: ...
 

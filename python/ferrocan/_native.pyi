@@ -154,6 +154,7 @@ class RawSocket:
         io_uring: bool = True,
         receive_buffer_size: int | None = None,
         timestamping: str | None = None,
+        filters: Sequence[tuple[int, int]] | None = None,
         on_error_frame: Callable[[Message], None] | None = None,
     ) -> Self: ...
     @property

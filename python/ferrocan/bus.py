@@ -114,6 +114,7 @@ class Bus:
         self.channel = check_channel(channel)
         self.backend = _choose_backend(interface, backend)
         _check_timestamping(timestamping)
+        self._filters, filter_pairs = _filters.parse(can_filters)
         self._errors = StateTracker()
         self._socket = _backend.socket_class(self.backend)(
             self.channel,
@@ -124,12 +125,12 @@ class Bus:
             io_uring=self.backend == "native" if io_uring is None else _flag("io_uring", io_uring),
             receive_buffer_size=receive_buffer_size,
             timestamping=timestamping,
+            filters=filter_pairs,
             on_error_frame=self._errors,
         )
         self._bind_per_frame_calls()
         _warn_if_capped(receive_buffer_size, self._socket.receive_buffer_size)
         self._shut_down = False
-        self._filters: list[CanFilter] | None = None
         # python-can's list: the tasks stop_all_periodic_tasks() stops.
         self._periodic_tasks: list[PeriodicTask] = []
         # The tasks holding a CAN_BCM socket, closed at shutdown.
@@ -139,8 +140,6 @@ class Bus:
         self.channel_info = (
             f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend{reception})"
         )
-        if can_filters is not None:
-            self.set_filters(can_filters)
 
     def recv(self, timeout: float | None = None) -> Message | None:
         """Returns the next message, or ``None`` when ``timeout`` passes.

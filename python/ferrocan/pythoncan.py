@@ -130,7 +130,9 @@ class FerrocanBus(can.BusABC):
         self, channel: str = "", can_filters: CanFilters | None = None, **kwargs: Any
     ) -> None:
         with _TRANSLATED:
-            self._bus = _bus.Bus(channel, **kwargs)
+            # Filtered from the start: python-can's own set_filters below
+            # comes after frames may have queued.
+            self._bus = _bus.Bus(channel, can_filters=can_filters, **kwargs)
         self.channel = self._bus.channel
         self.channel_info = self._bus.channel_info
         self._can_protocol = can.CanProtocol[self._bus.protocol.name]

@@ -37,7 +37,7 @@ impl RawSocket {
     #[pyo3(signature = (
         channel, *, fd = false, receive_own_messages = false, local_loopback = true,
         error_frames = true, io_uring = true, receive_buffer_size = None, timestamping = None,
-        on_error_frame = None,
+        filters = None, on_error_frame = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -50,6 +50,7 @@ impl RawSocket {
         io_uring: bool,
         receive_buffer_size: Option<&Bound<'_, PyAny>>,
         timestamping: Option<&Bound<'_, PyAny>>,
+        filters: Option<Vec<(u32, u32)>>,
         on_error_frame: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let options = Options {
@@ -60,6 +61,7 @@ impl RawSocket {
             io_uring,
             receive_buffer_size: options::buffer_size(receive_buffer_size)?,
             timestamping: options::timestamping(timestamping)?,
+            filters,
         };
         let name: String = channel.extract()?;
         let bus = py.detach(|| Bus::open(&name, &options)).map_err(to_pyerr)?;

@@ -85,6 +85,7 @@ class CtypesSocket:
         io_uring: bool = False,
         receive_buffer_size: int | None = None,
         timestamping: str = "software",
+        filters: Sequence[tuple[int, int]] | None = None,
         on_error_frame: Callable[[Message], None] | None = None,
         message_class: type[Message] | None = None,
     ) -> None:
@@ -106,6 +107,8 @@ class CtypesSocket:
         self._interfaces = Interfaces() if channel == "" else None
         hardware = timestamping == "hardware"
         options = _socket_options(fd, receive_own_messages, local_loopback, error_frames, hardware)
+        if filters is not None:
+            options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_FILTER, _pack_filters(filters)))
         self._sock, self._ifindex = _open(channel, options, receive_buffer_size, hardware)
         try:
             self._receive_buffer_size = _receive_buffer_size(self._sock)
@@ -199,7 +202,7 @@ class CtypesSocket:
 
     def set_filters(self, filters: Sequence[tuple[int, int]]) -> None:
         """Install ``(can_id, can_mask)`` pairs (u32 each); none at all receives nothing."""
-        packed = struct.pack(f"={2 * len(filters)}I", *itertools.chain.from_iterable(filters))
+        packed = _pack_filters(filters)
         self._enter()
         try:
             # The kernel unbinds a socket whose interface was deleted, and
@@ -489,9 +492,10 @@ def _remaining(deadline: float | None) -> float | None:
 
 def _socket_options(
     fd: bool, receive_own_messages: bool, local_loopback: bool, error_frames: bool, hardware: bool
-) -> list[tuple[int, int, int]]:
-    """``(level, option, value)`` for each setsockopt(), python-can's choices;
-    ``hardware`` asks for the device's raw receive stamps instead of the kernel's."""
+) -> list[tuple[int, int, bytes]]:
+    """``(level, option, packed value)`` for each setsockopt(), python-can's
+    choices; ``hardware`` asks for the device's raw receive stamps instead of
+    the kernel's."""
     options = [
         (libc.SOL_CAN_RAW, libc.CAN_RAW_LOOPBACK, int(local_loopback)),
         (libc.SOL_CAN_RAW, libc.CAN_RAW_RECV_OWN_MSGS, int(receive_own_messages)),
@@ -503,24 +507,32 @@ def _socket_options(
         options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_FD_FRAMES, 1))
     if error_frames:
         options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_ERR_FILTER, CAN_ERR_MASK))
-    return options
+    return [(level, option, _INT.pack(value)) for level, option, value in options]
+
+
+def _pack_filters(filters: Sequence[tuple[int, int]]) -> bytes:
+    """``(can_id, can_mask)`` pairs as the kernel's array of struct can_filter."""
+    return struct.pack(f"={2 * len(filters)}I", *itertools.chain.from_iterable(filters))
 
 
 def _open(
     channel: str,
-    options: list[tuple[int, int, int]],
+    options: list[tuple[int, int, bytes]],
     receive_buffer_size: int | None,
     hardware: bool,
 ) -> tuple[int, int]:
     """A CAN_RAW socket with ``options`` and the receive buffer set, bound to
     ``channel``; with ``hardware``, only if the device stamps received frames.
-    Returns the socket and the index of the interface it is bound to."""
+    Returns the socket and the index of the interface it is bound to.
+
+    Every option is set before the socket is bound: from binding on, the
+    kernel queues frames as the options then in force let them in."""
     sock = libc.socket(libc.AF_CAN, libc.SOCK_RAW | libc.SOCK_CLOEXEC, libc.CAN_RAW)
     if sock < 0:
         raise errors.open_failed(channel, ctypes.get_errno())
     try:
-        for level, option, value in options:
-            if _set_int(sock, level, option, value):
+        for level, option, packed in options:
+            if libc.setsockopt(sock, level, option, packed, len(packed)):
                 raise errors.open_failed(channel, ctypes.get_errno())
         if receive_buffer_size is not None:
             _set_receive_buffer(sock, channel, receive_buffer_size)
