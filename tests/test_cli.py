@@ -24,7 +24,7 @@ from ferrocan.candump_log import LogEntry, format_line, parse_line, read_log, wr
 from ferrocan.cansend import format_frame, parse_frame
 from ferrocan.cli import gen, main
 
-from .conftest import run
+from .conftest import run, send_through_backlog
 from .peers import SYNC_ID, cansend
 
 FERROCAN = Path(sys.executable).with_name("ferrocan")
@@ -213,7 +213,7 @@ def test_dump_reports_drops() -> None:
         dump.proc.send_signal(signal.SIGSTOP)
         with Bus("vcan1") as bus:
             frame = Message(arbitration_id=0x100, is_extended_id=False, data=b"\x01")
-            assert bus.send_batch([frame] * sent) == sent
+            send_through_backlog(bus, [frame] * sent)
         dump.proc.send_signal(signal.SIGCONT)
         status, lines, stderr = dump.finish()
     assert status == 0

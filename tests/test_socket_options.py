@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from ferrocan import Bus, CanInitializationError, CanOperationError, Message
 
-from .conftest import BusFactory, run, wait_for_backlog
+from .conftest import BusFactory, run, send_through_backlog
 
 BURST = 2000
-BACKLOG_CHUNK = 500
 MIB = 1 << 20
 NO_HARDWARE_STAMPS = (
     "'vcan0' has no hardware timestamps (its driver reports no SOF_TIMESTAMPING_RX_HARDWARE); "
@@ -48,11 +47,7 @@ def burst_into(receiver: Bus, sender: Bus) -> list[Message]:
     have reached its socket's buffer or been dropped there. They go in
     chunks the kernel's input backlog holds (net.core.netdev_max_backlog,
     1000), each left to empty first, so that none is lost before the socket."""
-    frames = [frame(i % 0x800) for i in range(BURST)]
-    for start in range(0, BURST, BACKLOG_CHUNK):
-        chunk = frames[start : start + BACKLOG_CHUNK]
-        assert sender.send_batch(chunk) == len(chunk)
-        wait_for_backlog()
+    send_through_backlog(sender, [frame(i % 0x800) for i in range(BURST)])
     return drain(receiver, BURST)
 
 
