@@ -78,6 +78,7 @@ pub struct Bus {
 }
 
 impl Bus {
+    /// Opens a socket on `channel` (`""`: every CAN interface) set up by `options`.
     pub fn open(channel: &str, options: &Options) -> Result<Self, Error> {
         let socket = RawSocket::open(channel, options)?;
         let setup_error = |e: std::io::Error| Error::Open { channel: channel.into(), errno: errno_of(&e) };
@@ -105,10 +106,12 @@ impl Bus {
         })
     }
 
+    /// The interface the bus was opened on; `""` for every interface.
     pub fn channel(&self) -> &str {
         &self.channel
     }
 
+    /// Whether the bus sends and receives CAN FD frames.
     pub fn fd_frames(&self) -> bool {
         self.fd_frames
     }
@@ -232,6 +235,8 @@ impl Bus {
         open.socket.receive_buffer_size().map_err(|e| self.io_error(Op::Receive, errno_of(&e)))
     }
 
+    /// Replaces the kernel filters with `(can_id, can_mask)` pairs; an empty
+    /// list receives nothing.
     pub fn set_filters(&self, filters: &[(u32, u32)]) -> Result<(), Error> {
         let open = self.live(Op::Filters)?;
         // The kernel unbinds a socket whose interface was deleted, and then
@@ -249,6 +254,7 @@ impl Bus {
         Ok(self.readable_fd(&open))
     }
 
+    /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_shut_down(&self) -> bool {
         self.shut_down.load(Ordering::Acquire)
     }

@@ -16,8 +16,11 @@ const MAX_NAME_BYTES: usize = 15;
 /// One line of a log.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogLine {
+    /// Seconds since the epoch, as written.
     pub timestamp: f64,
+    /// The interface name.
     pub channel: String,
+    /// The frame, in cansend syntax.
     pub frame: ParsedFrame,
 }
 
@@ -27,10 +30,15 @@ pub struct LogLine {
 pub enum LogLineError {
     /// Not three fields, or not starting with '(': the line, right-stripped.
     Shape(String),
+    /// A timestamp that is not `(seconds.fraction)`.
     Timestamp(String),
+    /// A timestamp too large for a float's seconds.
     TimestampTooLarge(String),
+    /// An interface name containing a NUL.
     ChannelNul(String),
+    /// An interface name longer than Linux allows (15 bytes).
     ChannelTooLong(String),
+    /// The frame field is not in cansend syntax.
     Frame(SyntaxError),
 }
 

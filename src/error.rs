@@ -13,51 +13,72 @@ use crate::frame::FrameError;
 pub enum Error {
     /// No interface has this name.
     NoSuchInterface {
+        /// The interface, as the caller named it.
         channel: String,
     },
     /// The interface exists but is not a CAN interface (`lo`, `eth0`, ...).
     NotCanInterface {
+        /// The interface, as the caller named it.
         channel: String,
     },
     /// The running kernel lacks the SocketCAN protocol, whose module is named.
     NoKernelSupport {
+        /// The errno the kernel returned.
         errno: i32,
+        /// The kernel module that provides it (`can-raw`, `can-bcm`).
         module: &'static str,
     },
     /// Opening or binding failed for another reason.
     Open {
+        /// The interface, as the caller named it.
         channel: String,
+        /// The errno the kernel returned.
         errno: i32,
     },
     /// Hardware timestamps were asked of a device that has none.
     NoHardwareTimestamps {
+        /// The interface, as the caller named it.
         channel: String,
     },
     /// The bus was shut down.
     Closed {
+        /// The interface, as the caller named it.
         channel: String,
     },
     /// An FD frame was sent on a socket opened without FD support.
     FdOnClassicBus {
+        /// The interface, as the caller named it.
         channel: String,
     },
     /// The kernel's transmit queue stayed full for the whole timeout.
     BufferFull {
+        /// The interface, as the caller named it.
         channel: String,
+        /// How long the send waited.
         timeout_secs: f64,
     },
+    /// Sending failed for a reason other than a full queue.
     Transmit {
+        /// The interface, as the caller named it.
         channel: String,
+        /// The errno the kernel returned.
         errno: i32,
     },
+    /// Receiving failed.
     Receive {
+        /// The interface, as the caller named it.
         channel: String,
+        /// The errno the kernel returned.
         errno: i32,
     },
+    /// The kernel refused the filters.
     Filters {
+        /// The interface, as the caller named it.
         channel: String,
+        /// The errno the kernel returned.
         errno: i32,
     },
+    /// A frame that is not valid CAN or CAN FD.
     Frame(FrameError),
     /// Text that is not a frame in cansend syntax.
     FrameSyntax(SyntaxError),
@@ -65,34 +86,47 @@ pub enum Error {
     LogLine(LogLineError),
     /// Changing an interface needs CAP_NET_ADMIN.
     NotPermitted {
+        /// The interface, as the caller named it.
         channel: String,
+        /// What was attempted, in words (`create`, `bring up`).
         action: &'static str,
     },
     /// A bit-timing setting for a virtual interface, which has none.
     VirtualLink {
+        /// The interface, as the caller named it.
         channel: String,
+        /// The interface's kind (`vcan`, `vxcan`).
         kind: String,
+        /// The setting asked for.
         what: &'static str,
     },
     /// An MTU that is neither classic CAN's nor CAN FD's.
     BadMtu {
+        /// The MTU asked for.
         mtu: u32,
     },
     /// Interface settings the kernel only takes together with others.
     LinkSettings {
+        /// What is wrong with the settings.
         problem: &'static str,
+        /// Settings that work, for the message.
         example: &'static str,
     },
     /// The kernel refused an interface change or query.
     Link {
+        /// The interface, as the caller named it.
         channel: String,
+        /// What was attempted, in words (`read`, `delete`).
         action: &'static str,
+        /// The errno the kernel returned.
         errno: i32,
     },
     /// A recording's file could not be written; the frames received but not
     /// written are counted.
     Write {
+        /// The errno the kernel returned.
         errno: i32,
+        /// Frames received but not written.
         unwritten: u64,
     },
     /// The caller's check (for Python: pending signals) asked to stop.

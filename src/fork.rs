@@ -22,6 +22,7 @@ static REGISTER: Once = Once::new();
 
 /// What a value does before this process forks.
 pub trait BeforeFork: Send + Sync {
+    /// Runs in the parent just before `fork()`.
     fn before_fork(&self);
 }
 

@@ -22,13 +22,18 @@ pub const CANFD_MTU: usize = 72;
 /// `struct can_frame` that byte is `len8_dlc`, which libc's `canfd_frame`
 /// keeps private. One layout serves both kinds, as in the kernel.
 #[repr(C, align(8))]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct RawFrame {
+    /// The identifier with the `CAN_*_FLAG` bits.
     pub can_id: u32,
+    /// The payload length in bytes.
     pub len: u8,
+    /// `CANFD_*` flags (BRS, ESI, and FDF for an FD frame).
     pub flags: u8,
     res0: u8,
+    /// A classic frame's DLC of 9 to 15, where `len` is 8.
     pub len8_dlc: u8,
+    /// The payload; bytes past `len` are zero.
     pub data: [u8; CANFD_MAX_DLEN],
 }
 
@@ -47,31 +52,62 @@ impl RawFrame {
 /// from Python reach validation, and its message, intact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FrameSpec<'a> {
+    /// The identifier, not yet checked against its range.
     pub id: i64,
+    /// A 29-bit identifier rather than an 11-bit one.
     pub extended: bool,
+    /// A remote transmission request.
     pub remote: bool,
+    /// An error frame.
     pub error: bool,
+    /// A CAN FD frame.
     pub fd: bool,
+    /// CAN FD's bit rate switch.
     pub brs: bool,
+    /// CAN FD's error state indicator.
     pub esi: bool,
+    /// python-can's `dlc`; `None` takes the data's length.
     pub dlc: Option<i64>,
+    /// The payload.
     pub data: &'a [u8],
 }
 
 /// Why a [`FrameSpec`] is not a valid frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FrameError {
+    /// Remote and error at once.
     RemoteAndError,
+    /// A remote CAN FD frame, which CAN FD does not have.
     RemoteAndFd,
+    /// An extended identifier past 29 bits.
     ExtendedIdRange(i64),
+    /// A standard identifier past 11 bits.
     StandardIdRange(i64),
+    /// More than 8 bytes in a classic frame.
     ClassicTooLong(usize),
+    /// More than 64 bytes in a CAN FD frame.
     FdTooLong(usize),
+    /// A remote frame with a payload.
     RemoteWithData,
+    /// A remote frame's DLC outside 0 to 15.
     RemoteDlcRange(i64),
-    ClassicDlcMismatch { dlc: i64, len: usize },
-    FdDlcMismatch { dlc: i64, len: usize },
+    /// A classic frame's `dlc` that disagrees with its payload.
+    ClassicDlcMismatch {
+        /// The DLC given.
+        dlc: i64,
+        /// The payload's length.
+        len: usize,
+    },
+    /// A CAN FD frame's `dlc` that disagrees with its payload.
+    FdDlcMismatch {
+        /// The DLC given.
+        dlc: i64,
+        /// The payload's length.
+        len: usize,
+    },
+    /// Bit rate switch on a classic frame.
     BrsWithoutFd,
+    /// Error state indicator on a classic frame.
     EsiWithoutFd,
 }
 
@@ -198,26 +234,32 @@ impl Frame {
         self.raw.can_id & mask
     }
 
+    /// Whether the identifier is 29-bit.
     pub fn is_extended(&self) -> bool {
         self.raw.can_id & CAN_EFF_FLAG != 0
     }
 
+    /// Whether this is a remote transmission request.
     pub fn is_remote(&self) -> bool {
         self.raw.can_id & CAN_RTR_FLAG != 0
     }
 
+    /// Whether this is an error frame.
     pub fn is_error(&self) -> bool {
         self.raw.can_id & CAN_ERR_FLAG != 0
     }
 
+    /// Whether this is a CAN FD frame.
     pub fn is_fd(&self) -> bool {
         self.fd
     }
 
+    /// CAN FD's bit rate switch (false for classic frames).
     pub fn brs(&self) -> bool {
         self.fd && self.raw.flags & CANFD_BRS as u8 != 0
     }
 
+    /// CAN FD's error state indicator (false for classic frames).
     pub fn esi(&self) -> bool {
         self.fd && self.raw.flags & CANFD_ESI as u8 != 0
     }

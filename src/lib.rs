@@ -1,7 +1,7 @@
 //! ferrocan's core: SocketCAN for Python, without Python.
 //!
 //! Nothing here depends on PyO3, so `cargo test` and `cargo bench` drive the
-//! core directly. The Python binding lives in [`python`] behind the `python`
+//! core directly. The Python binding lives in the `python` module, behind the `python`
 //! feature, which maturin enables.
 //!
 //! * [`frame`]: CAN and CAN FD frames in the kernel's layout, with validation.
@@ -16,6 +16,8 @@
 //! * [`cansend`], [`candump_log`]: can-utils' text formats for frames and logs.
 //! * [`recorder`]: recording interfaces to a file on a thread of its own,
 //!   in the formats of [`log_format`] (candump's, Vector ASC and BLF).
+
+#![warn(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 pub mod bcm;
 pub mod bus;

@@ -38,13 +38,21 @@ const IFLA_CAN_CTRLMODE: u16 = 5;
 /// Packet counters of an interface (the first fields of `rtnl_link_stats64`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LinkStatistics {
+    /// Frames received.
     pub rx_packets: u64,
+    /// Frames sent.
     pub tx_packets: u64,
+    /// Bytes received.
     pub rx_bytes: u64,
+    /// Bytes sent.
     pub tx_bytes: u64,
+    /// Receive errors.
     pub rx_errors: u64,
+    /// Transmit errors.
     pub tx_errors: u64,
+    /// Frames dropped on receipt, before any socket.
     pub rx_dropped: u64,
+    /// Frames dropped on sending.
     pub tx_dropped: u64,
 }
 
@@ -57,10 +65,13 @@ pub struct BitTiming {
     pub sample_point: u32,
     /// The time quantum in nanoseconds.
     pub tq: u32,
-    /// Segments and synchronisation jump width, in time quanta.
+    /// Propagation segment, in time quanta.
     pub prop_seg: u32,
+    /// Phase segment 1, in time quanta.
     pub phase_seg1: u32,
+    /// Phase segment 2, in time quanta.
     pub phase_seg2: u32,
+    /// Synchronisation jump width, in time quanta.
     pub sjw: u32,
     /// The bit-rate prescaler.
     pub brp: u32,
@@ -84,10 +95,13 @@ impl From<CanBitTiming> for BitTiming {
 /// What `ip -details -statistics link show` tells about a CAN interface.
 #[derive(Clone, Debug, Default)]
 pub struct LinkInfo {
+    /// The interface name.
     pub name: String,
+    /// The interface index.
     pub index: u32,
     /// `vcan`, `vxcan`, `can`, ... (the rtnetlink link kind).
     pub kind: String,
+    /// Whether the interface is administratively up.
     pub up: bool,
     /// RFC 2863 state as `ip` shows it: `UP`, `DOWN`, `UNKNOWN` (no carrier
     /// notion, as vcan), `LOWERLAYERDOWN` (a vxcan whose peer is down), ...
@@ -103,25 +117,31 @@ pub struct LinkInfo {
     peer: Option<u32>,
     /// Whether that link is to another network namespace.
     peer_elsewhere: bool,
+    /// The MTU: 16 classic CAN, 72 CAN FD.
     pub mtu: u32,
+    /// The transmit queue length, in frames.
     pub txqueuelen: u32,
     /// Bits per second; only real controllers have one.
     pub bitrate: Option<u32>,
     /// In tenths of a percent (875 is 87.5 %).
     pub sample_point: Option<u32>,
+    /// CAN FD's data-phase bits per second.
     pub data_bitrate: Option<u32>,
     /// The whole bit timing (the bitrate's), and CAN FD's data phase's.
     pub bit_timing: Option<BitTiming>,
+    /// The data phase's bit timing (CAN FD).
     pub data_bit_timing: Option<BitTiming>,
     /// The controller's modes, `CAN_CTRLMODE_*` bits (`flags` of `IFLA_CAN_CTRLMODE`).
     pub ctrlmode: Option<u32>,
     /// `ERROR-ACTIVE`, `ERROR-WARNING`, `ERROR-PASSIVE`, `BUS-OFF`, `STOPPED`, `SLEEPING`.
     pub state: Option<&'static str>,
+    /// How long after bus-off the controller restarts itself; 0 never.
     pub restart_ms: Option<u32>,
     /// The controller's clock in Hz.
     pub clock: Option<u32>,
     /// Transmit and receive error counters.
     pub berr_counter: Option<(u16, u16)>,
+    /// Packet counters.
     pub statistics: LinkStatistics,
 }
 
@@ -146,13 +166,19 @@ impl LinkInfo {
 /// Changes for [`set`]; `None` leaves a setting as it is.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Settings {
+    /// Bits per second.
     pub bitrate: Option<u32>,
     /// In tenths of a percent.
     pub sample_point: Option<u32>,
+    /// CAN FD's data-phase bits per second.
     pub data_bitrate: Option<u32>,
+    /// CAN FD on or off.
     pub fd: Option<bool>,
+    /// Milliseconds after bus-off before an automatic restart; 0 never.
     pub restart_ms: Option<u32>,
+    /// The transmit queue length, in frames.
     pub txqueuelen: Option<u32>,
+    /// The MTU: 16 classic CAN, 72 CAN FD.
     pub mtu: Option<u32>,
 }
 
@@ -283,6 +309,7 @@ fn read_link(name: &str, index: u32) -> Result<LinkInfo, Error> {
     Ok(link)
 }
 
+/// Creates the vcan interface `name` (down).
 pub fn add_vcan(name: &str) -> Result<(), Error> {
     CanInterface::create_vcan(name, None).map(drop).map_err(|e| failure(name, "create", &e))
 }
@@ -307,6 +334,7 @@ pub fn add_vxcan(name: &str, peer: &str) -> Result<(), Error> {
     send(Rtm::Newlink, request, &[NlmF::Create, NlmF::Excl]).map_err(|e| failure(name, "create", &e))
 }
 
+/// Deletes interface `name`.
 pub fn delete(name: &str) -> Result<(), Error> {
     open(name)?.delete().map_err(|(_, e)| failure(name, "delete", &e))
 }
@@ -337,6 +365,7 @@ fn wait_operational(name: &str, index: u32) -> Result<LinkInfo, Error> {
     }
 }
 
+/// Brings `name` down.
 pub fn down(name: &str) -> Result<(), Error> {
     open(name)?.bring_down().map_err(|e| failure(name, "bring down", &e))
 }

@@ -34,6 +34,7 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// interface), kernel filters, and the error classes to keep.
 #[derive(Clone, Debug, Default)]
 pub struct Source {
+    /// An interface name, or [`ANY`].
     pub channel: String,
     /// `(can_id, can_mask)` pairs; none: every frame.
     pub filters: Vec<(u32, u32)>,
@@ -47,6 +48,7 @@ pub const ANY: &str = "any";
 /// How to record.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// The file format.
     pub format: Format,
     /// Stop after this many frames.
     pub count: Option<u64>,
@@ -68,6 +70,7 @@ pub struct Counts {
 }
 
 /// A recording in progress, on its own thread.
+#[derive(Debug)]
 pub struct Recording {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -75,6 +78,7 @@ pub struct Recording {
 }
 
 /// What the caller and the recording thread share.
+#[derive(Debug)]
 struct Shared {
     stop: AtomicBool,
     waker: Waker,
@@ -140,6 +144,7 @@ impl Recording {
         &self.receive_buffer_sizes
     }
 
+    /// Frames written and dropped so far.
     pub fn counts(&self) -> Counts {
         Counts {
             written: self.shared.written.load(Ordering::Relaxed),

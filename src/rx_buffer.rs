@@ -5,6 +5,7 @@
 //! the rest of a batch for `recv_batch`), so no frame ever waits in user
 //! space where the socket's readiness (`select` on `fileno()`) cannot show it.
 
+use std::fmt;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::RawFd;
@@ -24,6 +25,7 @@ pub(crate) const CONTROL_BYTES: usize = 96;
 /// A frame as received, with what the kernel said about it.
 #[derive(Clone, Copy, Debug)]
 pub struct Received {
+    /// The frame.
     pub frame: Frame,
     /// Kernel receive time since the Unix epoch (SO_TIMESTAMPNS), or the
     /// controller's raw clock with hardware timestamping.
@@ -55,11 +57,22 @@ pub struct RxBuffer {
     dropped: u32,
 }
 
+impl fmt::Debug for RxBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RxBuffer")
+            .field("filled", &self.filled)
+            .field("next", &self.next)
+            .field("dropped", &self.dropped)
+            .finish_non_exhaustive()
+    }
+}
+
 // SAFETY: the raw pointers in `iovecs` and `headers` point only into this
 // struct's own boxes, so moving the struct to another thread moves them too.
 unsafe impl Send for RxBuffer {}
 
 impl RxBuffer {
+    /// Room for a full batch of frames, with their addresses and ancillary data.
     pub fn new() -> Self {
         // SAFETY: all of these are plain C structs for which zero is valid.
         let mut buffer = unsafe {

@@ -96,6 +96,7 @@ impl RawSocket {
         Ok(Self { fd, ifindex })
     }
 
+    /// The interface index bound to; 0 for every interface.
     pub fn ifindex(&self) -> u32 {
         self.ifindex
     }

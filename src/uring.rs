@@ -12,6 +12,7 @@
 //! benches/receive_modes/main.rs measures this against the alternatives.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::fmt;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, RawFd};
@@ -77,6 +78,17 @@ pub struct Uring {
 // SAFETY: the raw pointers (msghdr, buffer ring) point into memory this
 // struct owns; it is used under a Mutex, one thread at a time.
 unsafe impl Send for Uring {}
+
+impl fmt::Debug for Uring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Uring")
+            .field("socket", &self.socket)
+            .field("arms", &self.arms)
+            .field("armed", &self.armed)
+            .field("dropped", &self.dropped)
+            .finish_non_exhaustive()
+    }
+}
 
 impl Uring {
     /// Arms a multishot receive on `socket`, which the caller keeps open for

@@ -36,6 +36,7 @@ pub struct Waker {
 }
 
 impl Waker {
+    /// A new eventfd, not yet woken.
     pub fn new() -> io::Result<Self> {
         Ok(Self {
             fd: AtomicI32::new(eventfd()?),
@@ -44,6 +45,7 @@ impl Waker {
         })
     }
 
+    /// Makes the eventfd readable, which ends every wait that includes it.
     pub fn wake(&self) {
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live u64. A full counter (EAGAIN)

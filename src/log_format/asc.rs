@@ -8,7 +8,7 @@ use crate::frame::{dlc_of_fd_len, Frame};
 use crate::rx_buffer::Received;
 
 /// What ASC lines depend on besides their frame: the time of the first.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Asc {
     start: Option<Duration>,
 }

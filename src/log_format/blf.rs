@@ -38,7 +38,7 @@ const BRS: u8 = 0x2;
 const ESI: u8 = 0x4;
 
 /// The state of a BLF file being written.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Blf {
     /// The first frame's time, truncated to the header's milliseconds.
     start: Option<Duration>,
@@ -208,15 +208,21 @@ pub mod read {
     /// An object of the file, as stored.
     #[derive(Debug, PartialEq, Eq)]
     pub struct Object {
+        /// The object type (`CAN_MESSAGE`, `CAN_FD_MESSAGE`, `CAN_ERROR_EXT`).
         pub kind: u32,
+        /// Nanoseconds since the first frame's millisecond (the header's start time).
         pub nanos: u64,
+        /// The channel number, from 1.
         pub channel: u16,
         /// The identifier with CAN_MSG_EXT for an extended one.
         pub id: u32,
         /// Remote and direction flags (classic and FD frames).
         pub flags: u8,
+        /// CAN FD flags (EDL, BRS, ESI).
         pub fd_flags: u8,
+        /// The DLC as stored.
         pub dlc: u8,
+        /// The payload.
         pub data: Vec<u8>,
     }
 

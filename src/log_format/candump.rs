@@ -10,6 +10,7 @@ use crate::frame::Frame;
 use crate::rx_buffer::Received;
 
 /// What candump's lines depend on besides their frame.
+#[derive(Debug)]
 pub struct Candump {
     /// Interface names are right-aligned to this width, which grows.
     width: usize,

@@ -51,6 +51,7 @@ impl Format {
 }
 
 /// One format's writer, with the state its output depends on.
+#[derive(Debug)]
 pub struct LogFormat {
     format: Format,
     candump: Candump,

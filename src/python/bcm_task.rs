@@ -14,11 +14,13 @@ use crate::error::Error;
 use crate::frame::Frame;
 
 #[pyclass(module = "ferrocan._native", name = "BcmTask", frozen)]
+#[derive(Debug)]
 pub struct BcmTask {
     state: Mutex<State>,
     channel: String,
 }
 
+#[derive(Debug)]
 struct State {
     /// `None` once closed.
     task: Option<bcm::BcmTask>,

@@ -115,7 +115,8 @@ impl<'py> Fields<'py> {
             brs: self.bitrate_switch,
             esi: self.error_state_indicator,
             dlc: self.dlc,
-            data: self.data.as_bytes(),
+            // SAFETY: the caller keeps Python code from running while the spec lives.
+            data: unsafe { self.data.as_bytes() },
         }
     }
 

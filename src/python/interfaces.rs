@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::socket::{interface_index, interface_name};
 
 /// Interface names by index, looked up once each.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Interfaces {
     names: Mutex<HashMap<i32, Py<PyAny>>>,
 }

@@ -17,6 +17,7 @@ use crate::rx_buffer::Received;
 
 /// A CAN message, with python-can's attributes and semantics.
 #[pyclass(module = "ferrocan", name = "Message", weakref, subclass)]
+#[derive(Debug)]
 pub struct Message {
     #[pyo3(get, set)]
     timestamp: f64,
@@ -268,6 +269,7 @@ impl Message {
 /// A message's payload. A received frame's bytes stay inline until Python
 /// first asks for `data`; from then on every access shares one bytearray,
 /// as python-can's does. Most received messages never build it.
+#[derive(Debug)]
 enum Data {
     Inline { bytes: [u8; INLINE], len: u8 },
     Shared(Py<PyByteArray>),

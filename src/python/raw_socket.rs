@@ -22,6 +22,7 @@ use crate::socket::Options;
 
 /// One CAN_RAW socket bound to one interface.
 #[pyclass(module = "ferrocan._native", name = "RawSocket", frozen)]
+#[derive(Debug)]
 pub struct RawSocket {
     bus: Bus,
     channel: Py<PyAny>,

@@ -22,6 +22,7 @@ type SourceTuple = (String, Vec<(u32, u32)>, u32);
 
 /// A recording on a thread of the core's, writing to a descriptor of its own.
 #[pyclass(module = "ferrocan._native", name = "Recording", frozen)]
+#[derive(Debug)]
 pub struct Recording {
     inner: recorder::Recording,
 }
