@@ -1,5 +1,5 @@
 //! candump's log format (`candump -L` and `-l`, read by canplayer), both
-//! ways, with the rules and error texts of `ferrocan/candump_log.py`, the
+//! ways, with the rules and error texts of `python/ferrocan/_candump_log.py`, the
 //! pure-Python implementation:
 //!
 //! `(1795505855.998830) vcan0 123#DEADBEEF`: the receive time (epoch seconds,

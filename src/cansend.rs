@@ -1,5 +1,5 @@
 //! cansend's frame syntax (can-utils), both ways, with the rules and error
-//! texts of `ferrocan/cansend.py`, the pure-Python implementation.
+//! texts of `python/ferrocan/_cansend.py`, the pure-Python twin.
 //!
 //! * `123#DEADBEEF`: a standard ID (3 hex digits) and 4 data bytes
 //! * `1FFFFFFF#11.22`: an extended ID (8 hex digits); dots may separate bytes

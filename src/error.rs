@@ -50,6 +50,8 @@ pub enum Error {
         /// The interface, as the caller named it.
         channel: String,
     },
+    /// A message sent on a bus on every interface names no interface to send on.
+    NoDestination,
     /// The kernel's transmit queue stayed full for the whole timeout.
     BufferFull {
         /// The interface, as the caller named it.
@@ -208,6 +210,10 @@ impl fmt::Display for Error {
             Self::Closed { channel } => {
                 write!(f, "the bus on '{channel}' is shut down; open a new Bus to use the interface again")
             }
+            Self::NoDestination => f.write_str(
+                "a bus on every interface (channel='') sends a message only where msg.channel \
+                 names the interface, e.g. msg.channel = 'can0'",
+            ),
             Self::FdOnClassicBus { channel } => {
                 write!(f, "cannot send a CAN FD frame on '{channel}': open the bus with fd=True")
             }

@@ -20,7 +20,7 @@ def test_bus_with_only_a_channel_uses_the_default_backend() -> None:
         assert bus.backend == ferrocan.backend == "native"
 
 
-def test_the_seeds_spelling_is_the_same_callable() -> None:
+def test_python_can_1x_spelling_interface_bus_is_the_same_callable() -> None:
     assert ferrocan.interface.Bus is ferrocan.Bus
 
 

@@ -4,7 +4,6 @@ are tested in test_text_formats.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -401,33 +400,7 @@ def test_link_needs_cap_net_admin() -> None:
     assert done.stderr.count("\n") == 1
 
 
-# ---------------------------------------------------------------- bench, python -m
-
-
-def test_bench_help_and_the_benches_wrapper() -> None:
-    assert "--quick" in ferrocan("bench", "--help").stdout
-    wrapper = Path(__file__).parent.parent / "benches" / "compare.py"
-    done = subprocess.run(
-        [sys.executable, str(wrapper), "--help"], capture_output=True, text=True, timeout=TIMEOUT
-    )
-    assert done.returncode == 0
-    assert "--quick" in done.stdout
-
-
-def test_bench_says_how_to_get_python_can(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = importlib.util.find_spec
-
-    def find_spec(name: str, package: str | None = None) -> object:
-        return None if name == "can" else real(name, package)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    status = run_main("bench", "--quick")
-    assert status == (
-        2,
-        "",
-        "ferrocan bench: python-can is not installed: pip install 'ferrocan[python-can]', "
-        "or leave it out: --only native,ctypes,socket\n",
-    )
+# ---------------------------------------------------------------- python -m
 
 
 def test_python_dash_m() -> None:
@@ -484,7 +457,6 @@ BAD_INPUT = [
     (["link", "set", "vcan0", "bitrate", "500000"], 2, "ferrocan link set: 'vcan0' is a virtual"),
     (["link", "add", "vcanx", "type", "can"], 2, "ferrocan link add: give the type"),
     (["link", "add", "vcanx", "type", "vxcan"], 2, "ferrocan link add: a vxcan needs its peer"),
-    (["bench", "--only", "nope"], 2, "ferrocan bench: argument --only: choose from"),
 ]
 
 
@@ -521,7 +493,7 @@ def test_the_script_reports_errors_without_a_traceback(args: list[str], status: 
 
 
 def test_every_command_has_help() -> None:
-    for command in ("send", "dump", "gen", "record", "replay", "link", "bench"):
+    for command in ("send", "dump", "gen", "record", "replay", "link"):
         status, out, _ = run_main(command, "--help")
         assert status == 0
         assert out.startswith(f"usage: ferrocan {command}")

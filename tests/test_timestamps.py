@@ -1,4 +1,4 @@
-"""The ctypes backend's timestamp parsing (``RecvBuffers.timestamp``) on
+"""The ctypes backend's timestamp parsing (``RxBuffer.timestamp``) on
 ancillary data built here as the kernel lays it out.
 
 With ``timestamping='hardware'`` the socket gets SCM_TIMESTAMPING (struct
@@ -17,7 +17,7 @@ import struct
 import time
 
 from ferrocan._ctypes import libc
-from ferrocan._ctypes.recvbuf import RecvBuffers
+from ferrocan._ctypes.rx_buffer import RxBuffer
 
 TIMESPEC = struct.Struct("@ll")
 CMSG_HEADER = struct.Struct("@Nii")  # cmsg_len, cmsg_level, cmsg_type
@@ -39,7 +39,7 @@ def timestamping(software: tuple[int, int], hardware: tuple[int, int]) -> bytes:
 
 def stamp_of(control: bytes) -> float:
     """``timestamp()`` of buffers whose last recvmsg left ``control``."""
-    buffers = RecvBuffers()
+    buffers = RxBuffer()
     assert len(control) <= len(buffers._control), "the control buffer is too small"
     buffers._control[: len(control)] = control
     buffers._msghdr.msg_controllen = len(control)
@@ -78,7 +78,7 @@ def test_the_synthetic_layout_is_the_kernel_s() -> None:
             sender.send(struct.pack("=IB3x8s", 0x123, 2, b"\x01\x02"))
         readable, _, _ = select.select([receiver], [], [], 2.0)
         assert readable, "the frame did not arrive"
-        buffers = RecvBuffers()
+        buffers = RxBuffer()
         assert buffers.recvmsg(receiver.fileno()) == 16
         control = bytes(buffers._control[: buffers._msghdr.msg_controllen])
 

@@ -1,6 +1,6 @@
 """What a backend provides, and which backend a Bus gets.
 
-A backend is a class implementing :class:`RawSocket`: one CAN_RAW socket bound
+A backend is a class implementing :class:`BackendSocket`: one CAN_RAW socket bound
 to one interface. ``ferrocan.Bus`` does argument handling once, in Python, and
 hands the hot path (``recv``/``send``) straight to the backend.
 
@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ferrocan.exceptions import CanInterfaceNotImplementedError
 
 if TYPE_CHECKING:
-    from ferrocan import Message
-    from ferrocan.periodic import BcmTask
+    from ferrocan.message import Message
 
 BACKENDS = ("native", "ctypes")
 
 
-class RawSocket(Protocol):
+class BackendSocket(Protocol):
     """One CAN_RAW socket bound to one interface.
 
     Contract shared by both backends (the conformance suite checks it):
@@ -80,7 +79,25 @@ class RawSocket(Protocol):
     def shutdown(self) -> None: ...
 
 
-class RawSocketFactory(Protocol):
+class BackendTask(Protocol):
+    """What a backend provides for one task (``_native.BcmTask``,
+    ``_ctypes.bcm.BcmTask``): one CAN_BCM socket."""
+
+    def setup(self, messages: Sequence[Any], period: float, count: int | None, start: bool) -> None:
+        """Hand the frames over; ``start`` (re)starts the timer, else the
+        frames are replaced in place and the phase is kept. ``count`` is the
+        number of frames to send in all, ``None`` for no end."""
+
+    def delete(self) -> None: ...
+
+    def expired(self) -> bool:
+        """Whether the kernel reported that the last of ``count`` frames
+        went out (it reports nothing for a count of 1)."""
+
+    def close(self) -> None: ...
+
+
+class BackendSocketFactory(Protocol):
     def __call__(
         self,
         channel: str,
@@ -94,7 +111,7 @@ class RawSocketFactory(Protocol):
         timestamping: str = ...,
         filters: Sequence[tuple[int, int]] | None = ...,
         on_error_frame: Callable[[Message], None] | None = ...,
-    ) -> RawSocket: ...
+    ) -> BackendSocket: ...
 
 
 def native_available() -> bool:
@@ -116,7 +133,7 @@ def default_backend() -> str:
     return forced or ("native" if native_available() else "ctypes")
 
 
-def bcm_class(backend: str) -> Callable[[str], BcmTask]:
+def bcm_class(backend: str) -> Callable[[str], BackendTask]:
     """The periodic-task class of ``backend`` (see ``ferrocan.periodic``)."""
     if backend == "native":
         from ferrocan._native import BcmTask as Native
@@ -127,8 +144,8 @@ def bcm_class(backend: str) -> Callable[[str], BcmTask]:
     return Ctypes
 
 
-def socket_class(backend: str) -> RawSocketFactory:
-    """The RawSocket class of ``backend``, or a clear error."""
+def socket_class(backend: str) -> BackendSocketFactory:
+    """The socket class of ``backend``, or a clear error."""
     if backend == "native":
         try:
             from ferrocan._native import RawSocket as Native

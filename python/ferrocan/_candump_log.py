@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from ferrocan._cansend import parse_frame
-from ferrocan.bus import check_channel
+from ferrocan._errors import check_channel
 from ferrocan.message import Message
 
 __all__ = ["parse_line"]

@@ -17,7 +17,7 @@ import errno
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ferrocan._ctypes.errors import check_timeout, transmit_buffer_full
+from ferrocan._errors import check_timeout, transmit_buffer_full
 from ferrocan.exceptions import CanOperationError
 
 if TYPE_CHECKING:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from enum import Enum
@@ -11,12 +10,13 @@ from types import TracebackType
 from typing import Any
 
 from ferrocan import _backend, _filters
+from ferrocan import _errors as errors
+from ferrocan._backend import BackendTask
 from ferrocan._filters import CanFilter
 from ferrocan.error_frame import BusState, StateTracker
 from ferrocan.exceptions import CanInterfaceNotImplementedError, CanOperationError
 from ferrocan.message import Message
 from ferrocan.periodic import (
-    BcmTask,
     PeriodicTask,
     TaskSockets,
     as_messages,
@@ -26,9 +26,6 @@ from ferrocan.periodic import (
 from ferrocan.statistics import BusStatistics
 
 __all__ = ["Bus", "CanProtocol"]
-
-#: Longest interface name Linux accepts (IFNAMSIZ less the NUL).
-MAX_NAME_BYTES = 15
 
 #: ``interface=`` values, and the backend each one asks for (None: the default).
 _INTERFACES: dict[str | None, str | None] = {
@@ -111,18 +108,20 @@ class Bus:
     ) -> None:
         interface = _legacy_bustype(interface, kwargs)
         _reject_unknown(kwargs)
-        self.channel = check_channel(channel)
+        self.channel = errors.check_channel(channel)
         self.backend = _choose_backend(interface, backend)
-        _check_timestamping(timestamping)
+        errors.check_timestamping(timestamping)
         self._filters, filter_pairs = _filters.parse(can_filters)
+        if io_uring is None:
+            io_uring = self.backend == "native"
         self._errors = StateTracker()
         self._socket = _backend.socket_class(self.backend)(
             self.channel,
-            fd=_flag("fd", fd),
-            receive_own_messages=_flag("receive_own_messages", receive_own_messages),
-            local_loopback=_flag("local_loopback", local_loopback),
-            error_frames=not _flag("ignore_rx_error_frames", ignore_rx_error_frames),
-            io_uring=self.backend == "native" if io_uring is None else _flag("io_uring", io_uring),
+            fd=errors.check_flag("fd", fd),
+            receive_own_messages=errors.check_flag("receive_own_messages", receive_own_messages),
+            local_loopback=errors.check_flag("local_loopback", local_loopback),
+            error_frames=not errors.check_flag("ignore_rx_error_frames", ignore_rx_error_frames),
+            io_uring=errors.check_flag("io_uring", io_uring),
             receive_buffer_size=receive_buffer_size,
             timestamping=timestamping,
             filters=filter_pairs,
@@ -157,7 +156,7 @@ class Bus:
     def recv_batch(self, max_messages: int = 256, timeout: float | None = None) -> list[Message]:
         """Returns every message already available, up to ``max_messages``;
         when none is, waits like ``recv`` (an empty list on timeout)."""
-        return self._socket.recv_batch(_batch_size(max_messages), timeout)
+        return self._socket.recv_batch(errors.check_batch_size(max_messages), timeout)
 
     def send_batch(self, messages: Iterable[Message], timeout: float | None = None) -> int:
         """Sends ``messages`` in order with as few syscalls as possible and
@@ -197,9 +196,7 @@ class Bus:
         check_timing(period, duration)
         check_messages(messages)
         if messages[0].is_fd and self.protocol is not CanProtocol.CAN_FD:
-            raise CanOperationError(
-                f"cannot send a CAN FD frame on '{self.channel}': open the bus with fd=True"
-            )
+            raise errors.fd_not_enabled(self.channel)
         self._check_open()
         opener = functools.partial(self._open_bcm, self.channel or _destination(messages[0]))
         on_stop = self._forget if store_task else None
@@ -217,7 +214,7 @@ class Bus:
             task.stop()
         self._periodic_tasks = [] if remove_tasks else tasks
 
-    def _open_bcm(self, channel: str) -> BcmTask:
+    def _open_bcm(self, channel: str) -> BackendTask:
         """A CAN_BCM socket for a task that starts; an error once shut down."""
         self._check_open()
         return _backend.bcm_class(self.backend)(channel)
@@ -312,11 +309,6 @@ class Bus:
         return f"ferrocan.Bus({self.channel!r}, backend={self.backend!r}{state})"
 
 
-def _check_timestamping(timestamping: object) -> None:
-    if timestamping not in ("software", "hardware") or not isinstance(timestamping, str):
-        raise ValueError(f"timestamping must be 'software' or 'hardware', got {timestamping!r}")
-
-
 def _warn_if_capped(requested: int | None, granted: int) -> None:
     """A warning if the kernel granted less than ``requested`` (doubled, for
     its bookkeeping, and at most INT_MAX / 2 before that): both backends fall
@@ -335,29 +327,10 @@ def _warn_if_capped(requested: int | None, granted: int) -> None:
     )
 
 
-def _batch_size(max_messages: object) -> int:
-    """``recv_batch``'s limit: an int of at least 1 (a huge one means no limit)."""
-    if isinstance(max_messages, bool) or not isinstance(max_messages, int):
-        raise TypeError(f"max_messages must be an int, got {type(max_messages).__name__}")
-    if max_messages < 1:
-        raise ValueError(f"max_messages must be at least 1, got {max_messages}")
-    return min(max_messages, sys.maxsize)
-
-
-def _flag(name: str, value: object) -> bool:
-    """A yes/no keyword: a bool, or 0 or 1 as python-can's truth tests take them."""
-    if isinstance(value, int) and value in (0, 1):  # bool is an int
-        return bool(value)
-    raise TypeError(f"{name} must be True or False, got {value!r}")
-
-
 def _destination(msg: Message) -> str:
     """Where a bus on every interface sends ``msg``: the interface it names."""
     if not isinstance(msg.channel, str) or not msg.channel:
-        raise ValueError(
-            "a bus on every interface (channel='') sends a message only where msg.channel "
-            "names the interface, e.g. msg.channel = 'can0'"
-        )
+        raise errors.no_interface_to_send()
     return msg.channel
 
 
@@ -375,24 +348,6 @@ def _reject_unknown(kwargs: dict[str, Any]) -> None:
     unknown = sorted(set(kwargs) - _IGNORED)
     if unknown:
         raise TypeError(f"Bus() got an unexpected keyword argument '{unknown[0]}'")
-
-
-def check_channel(channel: object) -> str:
-    """`channel` if it can name an interface, else a clear TypeError or ValueError."""
-    if not isinstance(channel, str):
-        raise TypeError(
-            "channel must be a str naming a CAN interface, such as 'can0', "
-            f"got {type(channel).__name__}"
-        )
-    if "\0" in channel:
-        raise ValueError(f"channel {channel!r} contains a NUL byte; interface names cannot")
-    size = len(channel.encode())
-    if size > MAX_NAME_BYTES:
-        raise ValueError(
-            f"channel {channel!r} is {size} bytes long; "
-            f"Linux interface names are at most {MAX_NAME_BYTES} bytes"
-        )
-    return channel
 
 
 def _choose_backend(interface: str | None, backend: str | None) -> str:

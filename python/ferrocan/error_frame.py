@@ -9,14 +9,13 @@ classes in ``arbitration_id`` and the details in 8 data bytes, as
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import Enum, IntEnum, IntFlag
 from typing import Protocol, TypeVar
 
 from ferrocan._can_h import CAN_ERR_MASK
+from ferrocan._errors import error_code_to_str
 
 __all__ = [
     "BusState",
@@ -289,18 +288,6 @@ class ErrorFrame:
             return f"protocol violation: {types}"
         where = _LOCATION_TEXT.get(location, f"location {location:#04x}")
         return f"protocol violation ({where}): {types}"
-
-
-def error_code_to_str(code: int | None) -> str:
-    """Explains an ``errno``, as python-can's
-    ``can.interfaces.socketcan.utils.error_code_to_str`` does: ``"NAME (errno
-    code): description"``, e.g. ``"ENODEV (errno 19): No such device"``;
-    ``UNKNOWN`` for a number that is no errno. For the error classes of an
-    error frame, see :func:`error_class_to_str`.
-    """
-    name = errno.errorcode.get(code, "UNKNOWN") if code is not None else "UNKNOWN"
-    description = os.strerror(code) if code is not None else "NO DESCRIPTION AVAILABLE"
-    return f"{name} (errno {code}): {description}"
 
 
 def error_class_to_str(code: int) -> str:

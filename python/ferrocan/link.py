@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferrocan._can_h import CANFD_MTU, CANXL_MTU
+from ferrocan._errors import check_channel
 from ferrocan.exceptions import CanInterfaceNotImplementedError
 
 __all__ = [
@@ -265,8 +266,6 @@ def _timing(fields: dict[str, int] | None) -> BitTiming | None:
 
 
 def _checked(name: object) -> str:
-    from ferrocan.bus import check_channel
-
     if name == "":
         raise ValueError("an interface name is needed, such as 'can0'; got ''")
     return check_channel(name)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
+from ferrocan._backend import BackendTask
 from ferrocan.exceptions import CanOperationError
 
 __all__ = ["PeriodicTask"]
@@ -26,24 +27,6 @@ MAX_COUNT = 2**32 - 1
 #: shorter period would be 0, a single frame), up to BCM_TIMER_SEC_MAX.
 MIN_PERIOD = 1e-6
 MAX_PERIOD = 400 * 24 * 60 * 60
-
-
-class BcmTask(Protocol):
-    """What a backend provides for one task (``_native.BcmTask``,
-    ``_ctypes.bcm.BcmTask``): one CAN_BCM socket."""
-
-    def setup(self, messages: Sequence[Any], period: float, count: int | None, start: bool) -> None:
-        """Hand the frames over; ``start`` (re)starts the timer, else the
-        frames are replaced in place and the phase is kept. ``count`` is the
-        number of frames to send in all, ``None`` for no end."""
-
-    def delete(self) -> None: ...
-
-    def expired(self) -> bool:
-        """Whether the kernel reported that the last of ``count`` frames
-        went out (it reports nothing for a count of 1)."""
-
-    def close(self) -> None: ...
 
 
 class TaskSockets:
@@ -60,7 +43,7 @@ class TaskSockets:
         self.lock = threading.RLock()
         self._holders: set[PeriodicTask] = set()
 
-    def open(self, task: PeriodicTask, opener: Callable[[], BcmTask]) -> BcmTask:
+    def open(self, task: PeriodicTask, opener: Callable[[], BackendTask]) -> BackendTask:
         """A new socket for ``task``, once finished tasks have freed theirs."""
         with self.lock:
             for holder in list(self._holders):
@@ -89,7 +72,7 @@ class PeriodicTask:
 
     def __init__(
         self,
-        open_bcm: Callable[[], BcmTask],
+        open_bcm: Callable[[], BackendTask],
         sockets: TaskSockets,
         messages: Sequence[Any],
         period: float,
@@ -105,7 +88,7 @@ class PeriodicTask:
         self._count = frame_count(period, duration)
         self._on_stop = on_stop
         # The task's socket, from start() until it stops or its duration is over.
-        self._bcm: BcmTask | None = None
+        self._bcm: BackendTask | None = None
         # Started, and neither stopped nor closed (a finished duration counts).
         self._running = False
         self._closed = False

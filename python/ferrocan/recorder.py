@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 from ferrocan import _backend
-from ferrocan._ctypes.errors import no_such_interface
+from ferrocan._errors import no_such_interface
 from ferrocan._log_format import FORMATS
 from ferrocan._sources import ANY, Source
 from ferrocan.exceptions import CanError

@@ -23,7 +23,8 @@ pub fn to_pyerr(error: Error) -> PyErr {
         | Error::LogLine(_)
         | Error::VirtualLink { .. }
         | Error::BadMtu { .. }
-        | Error::LinkSettings { .. } => PyValueError::new_err(message),
+        | Error::LinkSettings { .. }
+        | Error::NoDestination => PyValueError::new_err(message),
         Error::NotPermitted { .. } => PyPermissionError::new_err((libc::EPERM, message)),
         Error::Write { errno, .. } => PyOSError::new_err((errno, message)),
         Error::Interrupted => PyTypeError::new_err("interrupted without a pending Python error"),

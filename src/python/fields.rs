@@ -80,10 +80,7 @@ impl<'py> Fields<'py> {
             error_state_indicator: flag(11, false)?,
             ..fields
         };
-        fields.check(py).map_err(|error| {
-            let worded = clamped(values).then(|| worded_by_python(py, values)).flatten();
-            worded.unwrap_or(error)
-        })?;
+        fields.check(py).map_err(|error| as_given(py, error, values))?;
         Ok(fields)
     }
 
@@ -208,25 +205,23 @@ fn parse_timestamp(value: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
     }
 }
 
-/// Whether an int field was beyond i64, and so clamped by [`parse_int`].
-fn clamped(values: &Values<'_>) -> bool {
-    let beyond = |v: &Option<Bound<'_, PyAny>>| {
-        v.as_ref().is_some_and(|v| v.is_instance_of::<PyInt>() && v.extract::<i64>().is_err())
-    };
-    beyond(&values[1]) || beyond(&values[6])
-}
-
-/// The error that the pure-Python Message gives for `values`: it keeps ints
-/// as given, so its message shows a clamped one as the caller wrote it.
-fn worded_by_python(py: Python<'_>, values: &Values<'_>) -> Option<PyErr> {
-    let kwargs = PyDict::new(py);
-    for (name, value) in NAMES.iter().zip(values) {
-        if let Some(value) = value {
-            kwargs.set_item(name, value).ok()?;
+/// `error` with each int that [`parse_int`] clamped to i64 shown as the
+/// caller gave it: the id in hex, the dlc in decimal, as the texts show them.
+fn as_given(py: Python<'_>, error: PyErr, values: &Values<'_>) -> PyErr {
+    let mut text = error.value(py).to_string();
+    for (value, spec) in [(&values[1], "#x"), (&values[6], "d")] {
+        let Some(given) = value.as_ref().filter(|v| v.is_instance_of::<PyInt>()) else { continue };
+        if given.extract::<i64>().is_ok() {
+            continue;
+        }
+        let clamped = if given.gt(0).unwrap_or(false) { i64::MAX } else { i64::MIN };
+        let shown = |v: &Bound<'_, PyAny>| v.call_method1("__format__", (spec,))?.extract::<String>();
+        match (shown(&clamped.into_pyobject(py).expect("an int").into_any()), shown(given)) {
+            (Ok(clamped), Ok(given)) => text = text.replace(&clamped, &given),
+            _ => return error,
         }
     }
-    let message = py.import("ferrocan._message").and_then(|m| m.getattr("Message")).ok()?;
-    message.call((), Some(&kwargs)).err()
+    PyErr::from_type(error.get_type(py), text)
 }
 
 /// An int (clamped to i64, which is still out of every CAN range), `None`

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -35,10 +34,7 @@ impl Interfaces {
     pub fn destination(msg: &Bound<'_, PyAny>) -> PyResult<u32> {
         let channel = msg.getattr("channel")?;
         let Some(name) = channel.extract::<String>().ok().filter(|name| !name.is_empty()) else {
-            return Err(PyValueError::new_err(
-                "a bus on every interface (channel='') sends a message only where msg.channel \
-                 names the interface, e.g. msg.channel = 'can0'",
-            ));
+            return Err(to_pyerr(Error::NoDestination));
         };
         interface_index(&name).map_err(|_| to_pyerr(Error::Transmit { channel: name, errno: libc::ENODEV }))
     }

@@ -3,7 +3,7 @@
 //!
 //! Fields and validation live here; the presentation that is the same for
 //! both implementations (`str`, `repr`, `equals`) is shared Python code in
-//! `ferrocan._message`.
+//! `ferrocan._message_text`.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -321,9 +321,9 @@ pub fn frame_of(msg: &Bound<'_, PyAny>) -> PyResult<Frame> {
     Frame::new(&unsafe { fields.spec() }).map_err(|e| to_pyerr(e.into()))
 }
 
-/// A function of `ferrocan._message`, the presentation both classes share.
+/// A function of `ferrocan._message_text`, the presentation both classes share.
 fn shared<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyAny>> {
     static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    let module = MODULE.get_or_try_init(py, || Ok::<_, PyErr>(py.import("ferrocan._message")?.unbind()))?;
+    let module = MODULE.get_or_try_init(py, || Ok::<_, PyErr>(py.import("ferrocan._message_text")?.unbind()))?;
     module.bind(py).getattr(name)
 }

@@ -25,13 +25,14 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ferrocan import _errors as errors
 from ferrocan._can_h import CANFD_MTU
-from ferrocan._ctypes import errors, frame, libc
+from ferrocan._ctypes import frame, libc
 from ferrocan._ctypes.socket import _interface_index
 from ferrocan.exceptions import CanOperationError
 
 if TYPE_CHECKING:
-    from ferrocan import Message
+    from ferrocan.message import Message
 
 __all__ = ["BcmTask"]
 

@@ -14,7 +14,8 @@ import os
 import struct
 from typing import TypeVar
 
-from ferrocan._ctypes import errors, libc
+from ferrocan import _errors as errors
+from ferrocan._ctypes import libc
 
 __all__ = ["ADDRESS_SIZE", "Interfaces", "name_of"]
 

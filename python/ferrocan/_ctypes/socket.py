@@ -1,7 +1,7 @@
 """``CtypesSocket``: a CAN_RAW socket driven through libc with ctypes.
 
 Every call on the socket is non-blocking (``MSG_DONTWAIT``); waiting is done
-in ``select.poll`` on the socket and a :class:`~ferrocan._ctypes.wake.Waker`,
+in ``select.poll`` on the socket and a :class:`~ferrocan._ctypes.waker.Waker`,
 so that Ctrl-C (PEP 475) and ``shutdown()`` from another thread both end a
 wait at once.
 
@@ -25,14 +25,15 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast
 
+from ferrocan import _errors as errors
 from ferrocan._can_h import CAN_ERR_MASK, CANFD_MTU
-from ferrocan._ctypes import errors, ethtool, frame, libc
+from ferrocan._ctypes import ethtool, frame, libc
 from ferrocan._ctypes.interfaces import ADDRESS_SIZE, Interfaces, name_of
-from ferrocan._ctypes.recvbuf import RecvBuffers
-from ferrocan._ctypes.wake import Waker
+from ferrocan._ctypes.rx_buffer import RxBuffer
+from ferrocan._ctypes.waker import Waker
 
 if TYPE_CHECKING:
-    from ferrocan import Message
+    from ferrocan.message import Message
 
 __all__ = ["CtypesSocket"]
 
@@ -61,7 +62,7 @@ _HARDWARE_TIMESTAMPS = ethtool.SOF_TIMESTAMPING_RX_HARDWARE | ethtool.SOF_TIMEST
 
 class CtypesSocket:
     """One CAN_RAW socket bound to ``channel`` (``''``: every CAN
-    interface); see ``ferrocan._backend.RawSocket``.
+    interface); see ``ferrocan._backend.BackendSocket``.
 
     ``receive_buffer_size`` asks for a receive buffer of that many bytes
     (beyond ``net.core.rmem_max`` only with CAP_NET_ADMIN); ``timestamping``
@@ -96,7 +97,7 @@ class CtypesSocket:
             )
         errors.check_receive_buffer_size(receive_buffer_size)
         if message_class is None:
-            from ferrocan import Message as default_class
+            from ferrocan.message import Message as default_class
 
             message_class = default_class
         self.channel = channel
@@ -135,7 +136,7 @@ class CtypesSocket:
         self._shutdown_lock = threading.RLock()  # reentrant: signal handlers may shut down
         # Receive buffers not in use. Usually one; a thread that finds none
         # (another thread is receiving) makes more.
-        self._idle_buffers = [RecvBuffers()]
+        self._idle_buffers = [RxBuffer()]
         # statistics(). Updated without a lock, like _busy: exact as long as
         # no two threads finish a frame on this socket at the same instant.
         self._received = 0
@@ -326,7 +327,7 @@ class CtypesSocket:
         try:
             buffers = self._idle_buffers.pop()
         except IndexError:
-            buffers = RecvBuffers()
+            buffers = RxBuffer()
         try:
             size = buffers.recvmsg(self._sock)
             if size < 0:
@@ -348,7 +349,7 @@ class CtypesSocket:
         finally:
             self._idle_buffers.append(buffers)
 
-    def _arrived_on(self, buffers: RecvBuffers) -> str | None:
+    def _arrived_on(self, buffers: RxBuffer) -> str | None:
         """The interface the frame in ``buffers`` came in on; None if gone since."""
         if self._interfaces is None:
             return self.channel

@@ -19,7 +19,7 @@ INTERRUPTED = 130
 
 try:
     from ferrocan import __version__
-    from ferrocan.cli import bench, dump, gen, link, record, send
+    from ferrocan.cli import dump, gen, link, record, send
     from ferrocan.exceptions import CanError
 except KeyboardInterrupt:  # Ctrl-C while the commands load: no traceback
     raise SystemExit(INTERRUPTED) from None
@@ -43,7 +43,7 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ferrocan {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for module in (send, dump, gen, record, link, bench):
+    for module in (send, dump, gen, record, link):
         module.register(commands)
     return parser
 

@@ -1,13 +1,62 @@
-"""The exceptions of the ctypes backend, and its timeout check: the texts of ``docs/errors.md``."""
+"""Every error text and argument check of the Python side, in one place.
+
+``docs/errors.md`` is the specification of these texts; the native backend's
+own come from the Rust core (``src/error.rs``), and ``tests/test_bad_input.py``
+keeps the two backends equal. Everything here raises or returns one of
+:mod:`ferrocan.exceptions`' classes, or ``TypeError`` / ``ValueError``.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
+import sys
 
 from ferrocan.exceptions import CanInitializationError, CanOperationError
 
 _NO_SOCKETCAN = (errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT)
+
+#: Longest interface name Linux accepts (IFNAMSIZ less the NUL).
+MAX_NAME_BYTES = 15
+
+
+def check_channel(channel: object) -> str:
+    """`channel` if it can name an interface, else a clear TypeError or ValueError."""
+    if not isinstance(channel, str):
+        raise TypeError(
+            "channel must be a str naming a CAN interface, such as 'can0', "
+            f"got {type(channel).__name__}"
+        )
+    if "\0" in channel:
+        raise ValueError(f"channel {channel!r} contains a NUL byte; interface names cannot")
+    size = len(channel.encode())
+    if size > MAX_NAME_BYTES:
+        raise ValueError(
+            f"channel {channel!r} is {size} bytes long; "
+            f"Linux interface names are at most {MAX_NAME_BYTES} bytes"
+        )
+    return channel
+
+
+def check_flag(name: str, value: object) -> bool:
+    """A yes/no keyword: a bool, or 0 or 1 as python-can's truth tests take them."""
+    if isinstance(value, int) and value in (0, 1):  # bool is an int
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_timestamping(timestamping: object) -> None:
+    if timestamping not in ("software", "hardware") or not isinstance(timestamping, str):
+        raise ValueError(f"timestamping must be 'software' or 'hardware', got {timestamping!r}")
+
+
+def check_batch_size(max_messages: object) -> int:
+    """``recv_batch``'s limit: an int of at least 1 (a huge one means no limit)."""
+    if isinstance(max_messages, bool) or not isinstance(max_messages, int):
+        raise TypeError(f"max_messages must be an int, got {type(max_messages).__name__}")
+    if max_messages < 1:
+        raise ValueError(f"max_messages must be at least 1, got {max_messages}")
+    return min(max_messages, sys.maxsize)
 
 
 def check_timeout(timeout: object) -> None:
@@ -110,6 +159,18 @@ def no_hardware_timestamps(channel: str) -> CanInitializationError:
         f"'{channel}' has no hardware timestamps (its driver reports no "
         "SOF_TIMESTAMPING_RX_HARDWARE); use timestamping='software'"
     )
+
+
+def error_code_to_str(code: int | None) -> str:
+    """Explains an ``errno``, as python-can's
+    ``can.interfaces.socketcan.utils.error_code_to_str`` does: ``"NAME (errno
+    code): description"``, e.g. ``"ENODEV (errno 19): No such device"``;
+    ``UNKNOWN`` for a number that is no errno. For the error classes of an
+    error frame, see :func:`ferrocan.error_class_to_str`.
+    """
+    name = errno.errorcode.get(code, "UNKNOWN") if code is not None else "UNKNOWN"
+    description = os.strerror(code) if code is not None else "NO DESCRIPTION AVAILABLE"
+    return f"{name} (errno {code}): {description}"
 
 
 def no_interface_to_send() -> ValueError:

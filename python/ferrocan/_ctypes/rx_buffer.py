@@ -21,7 +21,7 @@ _RAW_HARDWARE_OFFSET = _CMSG_HEADER_SIZE + 2 * _TIMESPEC.size
 _CONTROL_SIZE = _FIRST_CMSG.size + _RAW_HARDWARE_OFFSET + _TIMESPEC.size
 
 
-class RecvBuffers:
+class RxBuffer:
     """A frame buffer, an address, a control buffer and the msghdr pointing at them.
 
     Made once and reused, so that a receive allocates nothing but the message.

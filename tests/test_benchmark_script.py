@@ -1,0 +1,58 @@
+"""benches/compare.py, the Python side of tools/bench: it starts, and its
+argument errors say what to do. Its timings are not asserted anywhere: CI's
+smoke run (tools/bench --quick) only shows that every case runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benches" / "compare.py"
+
+
+def load_script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    monkeypatch.delitem(sys.modules, "compare", raising=False)
+    return importlib.import_module("compare")
+
+
+def test_the_script_runs_and_describes_its_options() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--quick" in done.stdout
+    assert "tools/bench" in done.stdout
+
+
+def test_without_python_can_it_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compare = load_script(monkeypatch)
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> object:
+        return None if name == "can" else real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(SystemExit) as exited:
+        compare.main(["--quick"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "error: python-can is not installed: pip install 'ferrocan[python-can]', "
+        "or leave it out: --only native,ctypes,socket\n"
+    )
+
+
+def test_an_unknown_implementation_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        load_script(monkeypatch).main(["--only", "nope"])
+    assert exited.value.code == 2
+    assert "argument --only: choose from" in capsys.readouterr().err
