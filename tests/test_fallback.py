@@ -192,3 +192,25 @@ def test_without_the_filter_the_same_bus_uses_io_uring() -> None:
         python_says(NATIVE_ROUND_TRIP)
         == "socketcan channel 'vcan0' (ferrocan native backend, io_uring)"
     )
+
+
+LOG_TO_STDOUT = """
+import logging, sys
+logging.basicConfig(stream=sys.stdout, level=logging.DEBUG, format="%(levelname)s %(message)s")
+"""
+
+
+def test_the_fallback_from_io_uring_is_logged() -> None:
+    """At DEBUG when io_uring was the default, at INFO when it was asked for."""
+    said = python_says(
+        NO_IO_URING
+        + LOG_TO_STDOUT
+        + "import ferrocan\nferrocan.Bus('vcan0').shutdown()\n"
+        + "ferrocan.Bus('vcan0', io_uring=True).shutdown()\n"
+    )
+    fallbacks = [line for line in said.splitlines() if "no io_uring" in line]
+    assert fallbacks == [
+        f"{level} no io_uring for 'vcan0' (it needs Linux 6.0 and may be disabled by "
+        "kernel.io_uring_disabled or a seccomp filter): an empty recv(0.0) makes one syscall"
+        for level in ("DEBUG", "INFO")
+    ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from enum import Enum
@@ -26,6 +28,8 @@ from ferrocan.periodic import (
 from ferrocan.statistics import BusStatistics
 
 __all__ = ["Bus", "CanProtocol"]
+
+_log = logging.getLogger(__name__)
 
 #: ``interface=`` values, and the backend each one asks for (None: the default).
 _INTERFACES: dict[str | None, str | None] = {
@@ -112,6 +116,7 @@ class Bus:
         self.backend = _choose_backend(interface, backend)
         errors.check_timestamping(timestamping)
         self._filters, filter_pairs = _filters.parse(can_filters)
+        io_uring_asked = io_uring is not None
         if io_uring is None:
             io_uring = self.backend == "native"
         self._errors = StateTracker()
@@ -130,6 +135,8 @@ class Bus:
         self._bind_per_frame_calls()
         _warn_if_capped(receive_buffer_size, self._socket.receive_buffer_size)
         self._shut_down = False
+        # The drop count last logged: a growing one is a warning.
+        self._reported_drops = 0
         # python-can's list: the tasks stop_all_periodic_tasks() stops.
         self._periodic_tasks: list[PeriodicTask] = []
         # The tasks holding a CAN_BCM socket, closed at shutdown.
@@ -139,6 +146,22 @@ class Bus:
         self.channel_info = (
             f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend{reception})"
         )
+        _log.debug(
+            "opened %s: fd=%s, filters=%s, receive buffer %d bytes, %s timestamps",
+            self.channel_info,
+            fd,
+            self._filters,
+            self._socket.receive_buffer_size,
+            timestamping,
+        )
+        if io_uring and not self._socket.io_uring:
+            _log.log(
+                logging.INFO if io_uring_asked else logging.DEBUG,
+                "no io_uring for %r (it needs Linux 6.0 and may be disabled by "
+                "kernel.io_uring_disabled or a seccomp filter): an empty recv(0.0) "
+                "makes one syscall",
+                self.channel,
+            )
 
     def recv(self, timeout: float | None = None) -> Message | None:
         """Returns the next message, or ``None`` when ``timeout`` passes.
@@ -234,8 +257,21 @@ class Bus:
         return self._errors.state
 
     def statistics(self) -> BusStatistics:
-        """Frames received, sent, and dropped by the kernel for want of room."""
-        return BusStatistics(*self._socket.statistics())
+        """Frames received, sent, and dropped by the kernel for want of room.
+
+        A drop count grown since the bus last looked is logged as a warning
+        (logger ``ferrocan.bus``); so is one found at ``shutdown()``."""
+        statistics = BusStatistics(*self._socket.statistics())
+        if statistics.dropped > self._reported_drops:
+            _log.warning(
+                "the kernel dropped %d frame(s) on %r for want of room in the receive buffer "
+                "(%d in all): read faster, or open the bus with a larger receive_buffer_size",
+                statistics.dropped - self._reported_drops,
+                self.channel,
+                statistics.dropped,
+            )
+            self._reported_drops = statistics.dropped
+        return statistics
 
     def set_filters(self, filters: Iterable[CanFilter] | None = None) -> None:
         """Filters received frames in the kernel; ``None`` receives all.
@@ -267,6 +303,16 @@ class Bus:
 
     def shutdown(self) -> None:
         """Closes the bus, waking any thread blocked in it. Idempotent."""
+        if not self._shut_down:
+            with contextlib.suppress(CanOperationError):
+                received, sent, dropped = self.statistics()
+                _log.debug(
+                    "shutting down %r: %d received, %d sent, %d dropped",
+                    self.channel,
+                    received,
+                    sent,
+                    dropped,
+                )
         self._shut_down = True
         self._task_sockets.close_all()
         self._periodic_tasks.clear()

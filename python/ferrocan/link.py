@@ -13,6 +13,7 @@ not. This module needs the native backend.
 from __future__ import annotations
 
 import builtins
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 from ferrocan._can_h import CANFD_MTU, CANXL_MTU
 from ferrocan._errors import check_channel
 from ferrocan.exceptions import CanInterfaceNotImplementedError
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "BitTiming",
@@ -172,31 +175,37 @@ def show(name: str) -> LinkInfo:
 def add_vcan(name: str) -> None:
     """Creates virtual CAN interface ``name`` (down; see :func:`up`)."""
     _native().link_add_vcan(_checked(name))
+    _log.info("created vcan interface %r", name)
 
 
 def add_vxcan(name: str, peer: str) -> None:
     """Creates the vxcan tunnel ``name`` ⇄ ``peer``: what one end sends,
     the other receives, as from another host."""
     _native().link_add_vxcan(_checked(name), _checked(peer))
+    _log.info("created vxcan tunnel %r <-> %r", name, peer)
 
 
 def delete(name: str) -> None:
     _native().link_delete(_checked(name))
+    _log.info("deleted interface %r", name)
 
 
 def up(name: str) -> None:
     """Brings ``name`` up; returns once the kernel carries frames on it
     (it activates an interface asynchronously and drops frames until then)."""
     _native().link_up(_checked(name))
+    _log.info("brought %r up", name)
 
 
 def down(name: str) -> None:
     _native().link_down(_checked(name))
+    _log.info("brought %r down", name)
 
 
 def restart(name: str) -> None:
     """Restarts a controller in bus-off by hand (with restart-ms 0)."""
     _native().link_restart(_checked(name))
+    _log.info("restarted %r", name)
 
 
 def set(
@@ -230,6 +239,17 @@ def set(
         _count("txqueuelen", txqueuelen, minimum=0),
         _count("mtu", mtu),
     )
+    settings = {
+        "bitrate": bitrate,
+        "sample_point": sample_point,
+        "data_bitrate": data_bitrate,
+        "fd": fd,
+        "restart_ms": restart_ms,
+        "txqueuelen": txqueuelen,
+        "mtu": mtu,
+    }
+    changed = ", ".join(f"{key}={value!r}" for key, value in settings.items() if value is not None)
+    _log.info("set %r: %s", name, changed)
 
 
 def _native() -> Any:

@@ -9,6 +9,7 @@ stops or its duration is over.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -16,6 +17,8 @@ from typing import Any
 
 from ferrocan._backend import BackendTask
 from ferrocan.exceptions import CanOperationError
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["PeriodicTask"]
 
@@ -108,6 +111,7 @@ class PeriodicTask:
                 self._free()
                 raise
             self._running = True
+        _log.debug("started %r", self)
 
     def stop(self) -> None:
         """Stops sending and frees the task's socket (and, as in python-can,
@@ -115,6 +119,7 @@ class PeriodicTask:
         with self._sockets.lock:
             self._running = False
             self._free()
+        _log.debug("stopped %r", self)
         if self._on_stop is not None:
             self._on_stop(self)
 
