@@ -16,7 +16,7 @@ import ferrocan
 import pytest
 from ferrocan import CanOperationError, Message, aio
 
-from .conftest import BusFactory
+from .support import BusFactory
 
 T = TypeVar("T")
 

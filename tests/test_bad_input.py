@@ -47,7 +47,7 @@ from ferrocan._native import Message as NativeMessage
 from ferrocan._native import parse_frame as native_parse_frame
 from ferrocan._native import parse_log_line as native_parse_line
 
-from .conftest import BACKENDS, BusFactory, _has_vcan, limit_queue
+from .support import BACKENDS, BusFactory, has_vcan, limit_queue, open_buses
 
 #: vcans the rows make: one left down, one deleted under a bus, and one
 #: whose transmit queue is always full.
@@ -1332,25 +1332,18 @@ def cases() -> Iterator[Any]:
 
 @contextlib.contextmanager
 def bus_factory(backend: str, opened: list[ferrocan.Bus]) -> Iterator[BusFactory]:
-    """conftest's make_bus, for the rows that involve a bus."""
-    if not _has_vcan():
+    """support.open_buses, noting in ``opened`` the buses opened on vcan0."""
+    if not has_vcan():
         pytest.fail("vcan0 is missing: run the tests through tools/vcan-run (see README.md)")
-    name, _, mode = backend.partition("-")
-    options: dict[str, Any] = {"io_uring": False} if mode == "direct" else {}
-    buses: list[ferrocan.Bus] = []
+    with open_buses(backend) as (open_bus, _):
 
-    def make(channel: Any = "vcan0", **kwargs: Any) -> ferrocan.Bus:
-        bus = ferrocan.Bus(channel, backend=name, **{**options, **kwargs})
-        buses.append(bus)
-        if channel == "vcan0":
-            opened.append(bus)
-        return bus
+        def make(channel: Any = "vcan0", **kwargs: Any) -> ferrocan.Bus:
+            bus = open_bus(channel, **kwargs)
+            if channel == "vcan0":
+                opened.append(bus)
+            return bus
 
-    try:
         yield make
-    finally:
-        for bus in buses:
-            bus.shutdown()
 
 
 def still_works(context: Context) -> None:

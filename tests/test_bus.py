@@ -19,7 +19,7 @@ import ferrocan
 import pytest
 from ferrocan import BusState, CanOperationError, Message
 
-from .conftest import BusFactory, bus_arguments, kernel_release, run
+from .support import BusFactory, bus_arguments, kernel_release, run
 
 RECV_TIMEOUT = 2.0
 

@@ -12,7 +12,7 @@ import can
 import ferrocan
 import pytest
 
-from .conftest import BusFactory
+from .support import BusFactory
 
 
 def test_bus_with_only_a_channel_uses_the_default_backend() -> None:

@@ -23,8 +23,8 @@ from ferrocan.candump_log import LogEntry, format_line, parse_line, read_log, wr
 from ferrocan.cansend import format_frame, parse_frame
 from ferrocan.cli import gen, main
 
-from .conftest import run, send_through_backlog
 from .peers import SYNC_ID, cansend
+from .support import run, send_through_backlog
 
 FERROCAN = Path(sys.executable).with_name("ferrocan")
 TIMEOUT = 20.0  # seconds for any one command

@@ -26,7 +26,7 @@ from ferrocan.error_frame import (
     next_state,
 )
 
-from .conftest import BusFactory
+from .support import BusFactory
 
 # error.h's error classes (can_id bits)
 CAN_ERR_TX_TIMEOUT = 0x001

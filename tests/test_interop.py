@@ -9,8 +9,8 @@ import pytest
 from ferrocan import Message
 from ferrocan._can_h import CANFD_BRS, CANFD_ESI, CANFD_FDF
 
-from .conftest import BusFactory
 from .peers import Candump, cansend
+from .support import BusFactory
 
 # (cansend/candump -L syntax, the same frame as a Message)
 FRAMES = [

@@ -14,7 +14,7 @@ import ferrocan
 import pytest
 from ferrocan import CanInitializationError, CanOperationError, Message, link
 
-from .conftest import kernel_release
+from .support import kernel_release
 
 TEMP = "vcantest"
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from ferrocan import Message, link
 
-from .conftest import BusFactory, send_through_backlog
+from .support import BusFactory, send_through_backlog
 
 FRAME = Message(arbitration_id=0x123, is_extended_id=False, data=b"\x01")
 

@@ -21,7 +21,7 @@ from ferrocan import CanInitializationError, CanOperationError, Message
 from ferrocan._backend import bcm_class
 from ferrocan.periodic import BcmTask
 
-from .conftest import BusFactory, run
+from .support import BusFactory, run
 
 PERIOD = 0.01
 #: How far the median gap between two frames may stray from the period.

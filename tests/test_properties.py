@@ -14,7 +14,7 @@ from ferrocan._native import Message as NativeMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import BusFactory
+from .support import BusFactory
 
 FD_LENGTHS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64]
 

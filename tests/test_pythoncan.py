@@ -21,7 +21,7 @@ import ferrocan
 import pytest
 from ferrocan.pythoncan import FerrocanBus, FerrocanCyclicTask
 
-from .conftest import bus_arguments
+from .support import bus_arguments
 
 DBC = Path(__file__).parent / "data" / "engine.dbc"
 #: python-can's major and minor version: tools/test-python-can runs these

@@ -24,7 +24,7 @@ from ferrocan import Bus, Message, Recorder
 from ferrocan.candump_log import read_log
 from ferrocan.exceptions import CanInitializationError, CanInterfaceNotImplementedError
 
-from .conftest import roomy_backlog
+from .support import frame_fields, roomy_backlog
 
 ROOT = Path(__file__).resolve().parent.parent
 FERROCAN = Path(sys.executable).with_name("ferrocan")
@@ -34,8 +34,6 @@ FERROCAN = Path(sys.executable).with_name("ferrocan")
 FLOOD = 5000
 #: Each format, and the file suffix that chooses it.
 FORMATS = ["log", "asc", "blf"]
-
-Key = tuple[object, ...]
 
 
 @pytest.fixture(autouse=True)
@@ -82,21 +80,6 @@ def flood_messages(count: int, channel: str = "vcan0", first: int = 0) -> list[M
     return messages
 
 
-def key(msg: Message | can.Message) -> Key:
-    """What a log must keep of a frame: everything but its time, channel and direction."""
-    return (
-        msg.arbitration_id,
-        msg.is_extended_id,
-        msg.is_remote_frame,
-        msg.is_error_frame,
-        msg.is_fd,
-        msg.bitrate_switch,
-        msg.error_state_indicator,
-        msg.dlc,
-        bytes(msg.data),
-    )
-
-
 def read_back(path: Path) -> list[can.Message]:
     """The file's frames as python-can reads them."""
     with can.LogReader(path) as reader:
@@ -127,7 +110,7 @@ def test_a_flood_is_recorded_whole_and_python_can_reads_it_back(
         wait_written(recorder, FLOOD)
     assert (recorder.frames_written, recorder.frames_dropped) == (FLOOD, 0)
     logged = read_back(path)
-    assert [key(msg) for msg in logged] == [key(msg) for msg in sent]
+    assert [frame_fields(msg) for msg in logged] == [frame_fields(msg) for msg in sent]
     assert {msg.channel for msg in logged} == {"vcan0" if format == "log" else 0}
     stamps = [msg.timestamp for msg in logged]
     assert stamps == sorted(stamps)
@@ -150,10 +133,10 @@ def test_any_records_two_flooded_interfaces_in_order(
         wait_written(recorder, FLOOD)
     assert (recorder.frames_written, recorder.frames_dropped) == (FLOOD, 0)
     names = channel_names(path) if format == "asc" else {}
-    logged: dict[object, list[Key]] = {}
+    logged: dict[object, list[tuple[object, ...]]] = {}
     for msg in read_back(path):
-        logged.setdefault(names.get(msg.channel, msg.channel), []).append(key(msg))
-    expected = {name: [key(msg) for msg in messages] for name, messages in sent.items()}
+        logged.setdefault(names.get(msg.channel, msg.channel), []).append(frame_fields(msg))
+    expected = {name: [frame_fields(msg) for msg in messages] for name, messages in sent.items()}
     if format == "blf":  # BLF numbers channels and does not name them
         assert sorted(logged.values()) == sorted(expected.values())
     else:
@@ -190,7 +173,7 @@ def test_replay_sends_a_recorded_flood_again_frame_by_frame(format: str, tmp_pat
         wait_written(again, FLOOD)
     with (tmp_path / "again.log").open() as file:
         replayed = [entry.message for entry in read_log(file)]
-    assert [key(msg) for msg in replayed] == [key(msg) for msg in sent]
+    assert [frame_fields(msg) for msg in replayed] == [frame_fields(msg) for msg in sent]
 
 
 def error_frame(classes: int, data: bytes) -> Message:
@@ -208,10 +191,13 @@ def test_error_frames_of_the_classes_asked_for_are_recorded(backend: str, tmp_pa
         flood("vcan0", [controller, bus_error, data])
         wait_written(recorder, 2)
     with path.open() as file:
-        assert [key(entry.message) for entry in read_log(file)] == [key(bus_error), key(data)]
+        assert [frame_fields(entry.message) for entry in read_log(file)] == [
+            frame_fields(bus_error),
+            frame_fields(data),
+        ]
     error, logged = read_back(path)
     assert error.is_error_frame
-    assert key(logged) == key(data)
+    assert frame_fields(logged) == frame_fields(data)
 
 
 # ---------------------------------------------------------------- ending

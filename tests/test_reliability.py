@@ -32,7 +32,7 @@ import ferrocan
 import pytest
 from ferrocan import CanOperationError, Message, link
 
-from .conftest import BusFactory, bus_arguments
+from .support import BusFactory, bus_arguments
 
 pytestmark = pytest.mark.reliability
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 from ferrocan import CanOperationError, Message
 
-from .conftest import BusFactory
+from .support import BusFactory
 
 FRAME = Message(arbitration_id=0x10, is_extended_id=False, data=b"\x01")
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from ferrocan import Bus, CanInitializationError, CanOperationError, Message
 
-from .conftest import BusFactory, run, send_through_backlog
+from .support import BusFactory, run, send_through_backlog
 
 BURST = 2000
 MIB = 1 << 20

@@ -22,6 +22,8 @@ from ferrocan.candump_log import LogEntry, format_line, read_log, write_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from .support import frame_fields
+
 
 class Formats(NamedTuple):
     """One implementation of both formats."""
@@ -55,23 +57,9 @@ def public(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(candump_log, "format_frame", chosen.format_frame)
 
 
-def fields(msg: Message) -> tuple[object, ...]:
-    return (
-        msg.arbitration_id,
-        msg.is_extended_id,
-        msg.is_remote_frame,
-        msg.is_error_frame,
-        msg.is_fd,
-        msg.bitrate_switch,
-        msg.error_state_indicator,
-        msg.dlc,
-        msg.data.hex(),
-    )
-
-
 def everything(msg: Message) -> tuple[object, ...]:
     """Every attribute, exactly (equals() allows a timestamp difference)."""
-    return (type(msg), msg.timestamp, msg.channel, msg.is_rx, *fields(msg))
+    return (type(msg), msg.timestamp, msg.channel, msg.is_rx, *frame_fields(msg))
 
 
 # ---------------------------------------------------------------- cansend's syntax
@@ -97,7 +85,7 @@ VALID = [
 @pytest.mark.parametrize(("text", "expected"), VALID, ids=[text for text, _ in VALID])
 def test_parse_frame(formats: Formats, text: str, expected: tuple[object, ...]) -> None:
     msg = formats.parse_frame(text)
-    assert fields(msg) == expected
+    assert frame_fields(msg) == expected
     assert (msg.timestamp, msg.channel, msg.is_rx) == (0.0, None, True), "as Message() has them"
 
 
@@ -195,7 +183,7 @@ def messages(draw: st.DrawFn) -> Message:
 @given(messages())
 def test_frames_survive_a_round_trip(formats: Formats, msg: Message) -> None:
     text = formats.format_frame(msg)
-    assert fields(formats.parse_frame(text)) == fields(msg)
+    assert frame_fields(formats.parse_frame(text)) == frame_fields(msg)
     assert formats.format_frame(formats.parse_frame(text)) == text
 
 
@@ -205,7 +193,7 @@ def test_frames_survive_a_round_trip(formats: Formats, msg: Message) -> None:
 def test_parse_line(public: None) -> None:
     entry = candump_log.parse_line("(1795505855.998830) vcan0 123##5AABB\n")
     assert (entry.timestamp, entry.channel) == (1795505855.998830, "vcan0")
-    assert fields(entry.message) == (0x123, False, False, False, True, True, False, 2, "aabb")
+    assert frame_fields(entry.message) == (0x123, False, False, False, True, True, False, 2, "aabb")
     assert (entry.message.timestamp, entry.message.channel) == (entry.timestamp, "vcan0")
 
 

@@ -23,7 +23,7 @@ import ferrocan
 import pytest
 from ferrocan import Message, link
 
-from .conftest import BusFactory
+from .support import BusFactory
 
 NOBODY = 65534
 NEEDS_CAP_NET_ADMIN = (

@@ -12,8 +12,8 @@ import pytest
 from ferrocan import BusState, CanOperationError, ErrorFrame, Message, link
 from ferrocan.error_frame import ControllerStatus, ErrorClass
 
-from ..conftest import BusFactory
-from .conftest import frozen_tx, ip_details, wait_for
+from ..support import BusFactory
+from .support import frozen_tx, ip_details, wait_for
 
 #: Bursts sent to overrun can1's receive FIFO before giving up (one does, mostly).
 BURSTS = 10

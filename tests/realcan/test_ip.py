@@ -6,7 +6,7 @@ from __future__ import annotations
 import ferrocan
 from ferrocan import Message
 
-from .conftest import BITRATE, ip, ip_details, wait_for
+from .support import BITRATE, ip, ip_details, wait_for
 
 
 def test_controllers_configure_and_carry_frames(controllers: tuple[str, str]) -> None:

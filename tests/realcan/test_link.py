@@ -13,8 +13,8 @@ import pytest
 from ferrocan import CanOperationError, Message, link
 from ferrocan.cli import main
 
-from ..conftest import BusFactory
-from .conftest import bring_up, ip, ip_details, wait_for
+from ..support import BusFactory
+from .support import bring_up, ip, ip_details, wait_for
 
 
 def _timing(theirs: dict[str, Any]) -> dict[str, Any]:
