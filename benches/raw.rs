@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ferrocan::{Bus, Frame, FrameSpec, Options};
+use ferrocan::{Endpoint, Frame, FrameSpec, Options};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(1));
 /// Frames per send_batch, as in bench.py's (b2) and (e2).
@@ -24,18 +24,18 @@ const RECV_MAX: usize = 256;
 /// the default 212992 bytes hold only ~250.
 const ROOMY: usize = 4 << 20;
 
-fn open_with(channel: &str, options: &Options) -> Bus {
-    let bus = Bus::open(channel, options).expect("vcan0: run through tools/vcan-run");
+fn open_with(channel: &str, options: &Options) -> Endpoint {
+    let bus = Endpoint::open(channel, options).expect("vcan0: run through tools/vcan-run");
     assert_eq!(bus.io_uring(), options.io_uring, "io_uring must be available for this bench");
     bus
 }
 
-fn open(channel: &str) -> Bus {
+fn open(channel: &str) -> Endpoint {
     open_with(channel, &Options::default())
 }
 
 /// A bus that receives through io_uring, as the Python layer's default does.
-fn open_uring(channel: &str) -> Bus {
+fn open_uring(channel: &str) -> Endpoint {
     open_with(channel, &Options { io_uring: true, ..Options::default() })
 }
 
@@ -48,7 +48,7 @@ fn batch_of(id: i64, count: usize) -> Vec<Frame> {
 
 /// What bench.py's `recv_batch(RECV_MAX, WAIT)` does natively: `recv`, then
 /// `drain` of the rest; frames returned.
-fn recv_batch(rx: &Bus) -> usize {
+fn recv_batch(rx: &Endpoint) -> usize {
     rx.recv(WAIT, &mut || true).expect("recv").expect("a frame");
     1 + rx.drain(RECV_MAX - 1, &mut |_| {}).expect("drain")
 }
@@ -125,13 +125,13 @@ fn full_queue(c: &mut Criterion) {
             assert_eq!(tx.send_batch(&frames, WAIT, &mut || true).expect("send"), BATCH);
         }
     };
-    let recv = |rx: &Bus| usize::from(rx.recv(WAIT, &mut || true).expect("recv").is_some());
+    let recv = |rx: &Endpoint| usize::from(rx.recv(WAIT, &mut || true).expect("recv").is_some());
     let mut group = c.benchmark_group("receive a full queue");
     group.throughput(Throughput::Elements(QUEUED as u64));
     for (suffix, io_uring) in RECEIVERS {
         let rx =
             open_with("vcan0", &Options { io_uring, receive_buffer_size: Some(ROOMY), ..Options::default() });
-        for (name, receive) in [("recv", &recv as &dyn Fn(&Bus) -> usize), ("recv_batch", &recv_batch)] {
+        for (name, receive) in [("recv", &recv as &dyn Fn(&Endpoint) -> usize), ("recv_batch", &recv_batch)] {
             group.bench_function(format!("{name}{suffix}"), |b| {
                 b.iter_custom(|iterations| (0..iterations).map(|_| drain_timed(&fill, || receive(&rx))).sum())
             });

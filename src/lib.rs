@@ -8,7 +8,7 @@
 //! * [`socket`]: a non-blocking CAN_RAW socket and its syscalls.
 //! * [`rx_buffer`]: the `recvmmsg` buffer that `recv` serves from.
 //! * [`uring`]: the optional io_uring receive that makes empty polls free.
-//! * [`bus`]: timeouts, interruption and shutdown around a socket.
+//! * [`endpoint`]: timeouts, interruption and shutdown around a socket.
 //! * [`waker`]: the eventfd that lets `shutdown` end a blocked wait.
 //! * [`fork`]: what a forked child must leave to its parent.
 //! * [`bcm`]: kernel-timed periodic sending (CAN_BCM).
@@ -20,9 +20,9 @@
 #![warn(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 
 pub mod bcm;
-pub mod bus;
 pub mod candump_log;
 pub mod cansend;
+pub mod endpoint;
 pub mod error;
 pub mod fork;
 pub mod frame;
@@ -38,7 +38,7 @@ pub mod waker;
 #[cfg(feature = "python")]
 mod python;
 
-pub use bus::{Bus, Statistics};
+pub use endpoint::{Endpoint, Statistics};
 pub use error::Error;
 pub use frame::{Frame, FrameError, FrameSpec};
 pub use rx_buffer::Received;

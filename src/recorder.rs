@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::bus::Bus;
+use crate::endpoint::Endpoint;
 use crate::error::{errno_of, Error};
 use crate::log_format::{Format, LogFormat};
 use crate::socket::{interface_name, Options};
@@ -103,7 +103,7 @@ impl Recording {
         let inputs =
             sources.iter().map(|source| Input::open(source, &options)).collect::<Result<Vec<_>, _>>()?;
         let receive_buffer_sizes =
-            inputs.iter().map(|input| input.bus.receive_buffer_size()).collect::<Result<_, _>>()?;
+            inputs.iter().map(|input| input.endpoint.receive_buffer_size()).collect::<Result<_, _>>()?;
         let setup_error = |e: io::Error| {
             let channel = sources.first().map_or(ANY, |source| source.channel.as_str());
             Error::Open { channel: channel.into(), errno: errno_of(&e) }
@@ -118,7 +118,8 @@ impl Recording {
             ended: Condvar::new(),
         });
         let names: Vec<&str> = sources.iter().map(|source| source.channel.as_str()).collect();
-        let fds = std::iter::once(Ok(shared.waker.fd())).chain(inputs.iter().map(|input| input.bus.fileno()));
+        let fds =
+            std::iter::once(Ok(shared.waker.fd())).chain(inputs.iter().map(|input| input.endpoint.fileno()));
         let pollfds = fds
             .map(|fd| fd.map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }))
             .collect::<Result<_, _>>()?;
@@ -189,7 +190,7 @@ impl Drop for Recording {
 
 /// One source's bus, and what is known of it.
 struct Input {
-    bus: Bus,
+    endpoint: Endpoint,
     error_mask: u32,
     /// The interface's name, for a bus on one interface.
     channel: Option<String>,
@@ -205,9 +206,9 @@ impl Input {
             filters: (!source.filters.is_empty()).then(|| source.filters.clone()),
             ..options.clone()
         };
-        let bus = Bus::open(channel, &options)?;
+        let endpoint = Endpoint::open(channel, &options)?;
         Ok(Self {
-            bus,
+            endpoint,
             error_mask: source.error_mask,
             channel: (!any).then(|| source.channel.clone()),
             dropped: 0,
@@ -289,7 +290,7 @@ impl Worker {
         let Self { format, inputs, output, names, .. } = self;
         let input = &inputs[index];
         let mut kept = 0;
-        let drained = input.bus.drain(want, &mut |received| {
+        let drained = input.endpoint.drain(want, &mut |received| {
             if received.frame.is_error() && received.frame.id() & input.error_mask == 0 {
                 return;
             }
@@ -312,7 +313,7 @@ impl Worker {
     /// Adds the kernel's new drops on input `index`, reporting them as candump does.
     fn count_drops(&mut self, index: usize) {
         let input = &mut self.inputs[index];
-        let total = input.bus.statistics().dropped;
+        let total = input.endpoint.statistics().dropped;
         if total <= input.dropped {
             return;
         }

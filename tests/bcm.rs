@@ -5,7 +5,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ferrocan::bcm::BcmTask;
-use ferrocan::{Bus, Frame, FrameSpec, Options};
+use ferrocan::{Endpoint, Frame, FrameSpec, Options};
 
 const PERIOD: Duration = Duration::from_millis(10);
 
@@ -13,14 +13,14 @@ fn frame(id: i64, byte: u8) -> Frame {
     Frame::new(&FrameSpec { id, data: &[byte], ..Default::default() }).unwrap()
 }
 
-fn receiver(channel: &str, id: u32) -> Bus {
-    let bus = Bus::open(channel, &Options::default()).unwrap();
+fn receiver(channel: &str, id: u32) -> Endpoint {
+    let bus = Endpoint::open(channel, &Options::default()).unwrap();
     bus.set_filters(&[(id, 0x7FF)]).unwrap();
     bus
 }
 
 /// Every frame that arrives during `window`, as (id, first data byte, time).
-fn collect(bus: &Bus, window: Duration) -> Vec<(u32, u8, Duration)> {
+fn collect(bus: &Endpoint, window: Duration) -> Vec<(u32, u8, Duration)> {
     let until = Instant::now() + window;
     let mut got = Vec::new();
     while let Some(left) = until.checked_duration_since(Instant::now()) {

@@ -16,22 +16,22 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use ferrocan::{Bus, Frame, FrameSpec, Options};
+use ferrocan::{Endpoint, Frame, FrameSpec, Options};
 
 use thread::Receiver;
 
 const BURST: usize = 200;
 const WAIT: Option<Duration> = Some(Duration::from_secs(1));
 
-fn bus(io_uring: bool) -> Bus {
-    let bus = Bus::open("vcan0", &Options { io_uring, ..Options::default() })
+fn bus(io_uring: bool) -> Endpoint {
+    let bus = Endpoint::open("vcan0", &Options { io_uring, ..Options::default() })
         .expect("vcan0: run through tools/vcan-run");
     assert_eq!(bus.io_uring(), io_uring, "io_uring must be available for this bench");
     bus
 }
 
 /// A receive thread on a bus of its own; the bus only keeps the socket open.
-fn threaded() -> (Bus, Receiver) {
+fn threaded() -> (Endpoint, Receiver) {
     let bus = bus(false);
     let socket: RawFd = bus.fileno().expect("an open bus");
     let receiver = Receiver::start(socket).expect("a receive thread");

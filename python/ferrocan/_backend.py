@@ -6,7 +6,7 @@ hands the hot path (``recv``/``send``) straight to the backend.
 
 Backends:
 
-* ``native``: ``ferrocan._native.RawSocket``, the Rust core.
+* ``native``: ``ferrocan._native.NativeSocket``, the Rust core.
 * ``ctypes``: ``ferrocan._ctypes.socket.CtypesSocket``, pure Python over libc.
 
 The default is the best one available; ``FERROCAN_BACKEND=native|ctypes`` in
@@ -148,7 +148,7 @@ def socket_class(backend: str) -> BackendSocketFactory:
     """The socket class of ``backend``, or a clear error."""
     if backend == "native":
         try:
-            from ferrocan._native import RawSocket as Native
+            from ferrocan._native import NativeSocket as Native
         except ImportError as error:
             raise CanInterfaceNotImplementedError(
                 "the native backend is not installed (no ferrocan._native for this platform); "

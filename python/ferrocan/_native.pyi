@@ -13,7 +13,7 @@ from typing_extensions import Self, disjoint_base
 __all__ = [
     "BcmTask",
     "Message",
-    "RawSocket",
+    "NativeSocket",
     "Recording",
     "__version__",
     "format_frame",
@@ -140,7 +140,7 @@ class Recording:
     def receive_buffer_sizes(self) -> list[int]: ...
 
 @final
-class RawSocket:
+class NativeSocket:
     """One CAN_RAW socket bound to one interface (the native backend)."""
 
     def __new__(

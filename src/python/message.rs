@@ -324,6 +324,7 @@ pub fn frame_of(msg: &Bound<'_, PyAny>) -> PyResult<Frame> {
 /// A function of `ferrocan._message_text`, the presentation both classes share.
 fn shared<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyAny>> {
     static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    let module = MODULE.get_or_try_init(py, || Ok::<_, PyErr>(py.import("ferrocan._message_text")?.unbind()))?;
+    let module =
+        MODULE.get_or_try_init(py, || Ok::<_, PyErr>(py.import("ferrocan._message_text")?.unbind()))?;
     module.bind(py).getattr(name)
 }

@@ -7,8 +7,8 @@ mod fields;
 mod interfaces;
 mod link;
 mod message;
+mod native_socket;
 mod options;
-mod raw_socket;
 mod recording;
 mod text_formats;
 mod timeout;
@@ -19,7 +19,7 @@ use pyo3::prelude::*;
 #[pymodule(name = "_native", gil_used = false)]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::Message>()?;
-    m.add_class::<raw_socket::RawSocket>()?;
+    m.add_class::<native_socket::NativeSocket>()?;
     m.add_class::<bcm_task::BcmTask>()?;
     m.add_class::<recording::Recording>()?;
     for function in [

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use super::errors::to_pyerr;
 use super::options;
 use super::timeout;
-use crate::bus::CHECK_INTERVAL;
+use crate::endpoint::CHECK_INTERVAL;
 use crate::log_format::Format;
 use crate::recorder::{self, Settings, Source};
 

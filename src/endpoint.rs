@@ -1,4 +1,5 @@
-//! A bus: one socket with timeouts, interruption and shutdown.
+//! An endpoint on a CAN interface: one socket with timeouts, interruption
+//! and shutdown, under python-can's semantics. `ferrocan.Bus` is built on it.
 //!
 //! Blocking calls wait in slices of at most [`CHECK_INTERVAL`] and call the
 //! caller's `check` between slices, so a binding can deliver Ctrl-C. The
@@ -56,7 +57,7 @@ pub struct Statistics {
 }
 
 /// A CAN_RAW socket with python-can's timeout semantics.
-pub struct Bus {
+pub struct Endpoint {
     channel: String,
     /// The interface's index when the bus was opened; 0 for every interface.
     ifindex: u32,
@@ -77,7 +78,7 @@ pub struct Bus {
     generation: u64,
 }
 
-impl Bus {
+impl Endpoint {
     /// Opens a socket on `channel` (`""`: every CAN interface) set up by `options`.
     pub fn open(channel: &str, options: &Options) -> Result<Self, Error> {
         let socket = RawSocket::open(channel, options)?;
@@ -343,7 +344,7 @@ impl Bus {
     }
 
     /// Whether the bus's interface is up, as the kernel reports it now; a
-    /// bus on every interface counts as up. Clears [`Bus::down`] if so.
+    /// bus on every interface counts as up. Clears [`Endpoint::down`] if so.
     fn interface_up(&self) -> bool {
         let up = !self.is_bound()
             || CanInterface::open_iface(self.ifindex).details().map_or(true, |details| details.is_up);
@@ -470,9 +471,9 @@ impl Bus {
     }
 }
 
-impl std::fmt::Debug for Bus {
+impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bus")
+        f.debug_struct("Endpoint")
             .field("channel", &self.channel)
             .field("fd_frames", &self.fd_frames)
             .field("shut_down", &self.is_shut_down())
@@ -491,7 +492,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Drop for Bus {
+impl Drop for Endpoint {
     fn drop(&mut self) {
         self.shutdown();
     }

@@ -1,4 +1,4 @@
-//! `ferrocan._native.RawSocket`: the native backend behind `ferrocan.Bus`.
+//! `ferrocan._native.NativeSocket`: the native backend behind `ferrocan.Bus`.
 //!
 //! Non-blocking attempts run with the GIL held (one syscall costs less than
 //! releasing it); only real waits release the GIL, and they check for
@@ -14,17 +14,17 @@ use super::interfaces::Interfaces;
 use super::message::{frame_of, Message};
 use super::options;
 use super::timeout;
-use crate::bus::{Bus, Check};
+use crate::endpoint::{Check, Endpoint};
 use crate::error::Error;
 use crate::frame::Frame;
 use crate::rx_buffer::Received;
 use crate::socket::Options;
 
 /// One CAN_RAW socket bound to one interface.
-#[pyclass(module = "ferrocan._native", name = "RawSocket", frozen)]
+#[pyclass(module = "ferrocan._native", name = "NativeSocket", frozen)]
 #[derive(Debug)]
-pub struct RawSocket {
-    bus: Bus,
+pub struct NativeSocket {
+    endpoint: Endpoint,
     channel: Py<PyAny>,
     /// Only for a bus on every interface (`channel=''`).
     interfaces: Option<Interfaces>,
@@ -33,7 +33,7 @@ pub struct RawSocket {
 }
 
 #[pymethods]
-impl RawSocket {
+impl NativeSocket {
     #[new]
     #[pyo3(signature = (
         channel, *, fd = false, receive_own_messages = false, local_loopback = true,
@@ -65,9 +65,9 @@ impl RawSocket {
             filters,
         };
         let name: String = channel.extract()?;
-        let bus = py.detach(|| Bus::open(&name, &options)).map_err(to_pyerr)?;
+        let endpoint = py.detach(|| Endpoint::open(&name, &options)).map_err(to_pyerr)?;
         let interfaces = name.is_empty().then(Interfaces::default);
-        Ok(Self { bus, channel: channel.into_any().unbind(), interfaces, on_error_frame })
+        Ok(Self { endpoint, channel: channel.into_any().unbind(), interfaces, on_error_frame })
     }
 
     #[getter]
@@ -78,7 +78,7 @@ impl RawSocket {
     /// Whether frames come in through io_uring (else one syscall per empty poll).
     #[getter]
     fn io_uring(&self) -> bool {
-        self.bus.io_uring()
+        self.endpoint.io_uring()
     }
 
     #[getter]
@@ -93,9 +93,9 @@ impl RawSocket {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Bound<'py, Message>>> {
         let timeout = timeout::parse(timeout)?;
-        let mut received = self.bus.try_recv().map_err(to_pyerr)?;
+        let mut received = self.endpoint.try_recv().map_err(to_pyerr)?;
         if received.is_none() && timeout.is_none_or(|t| !t.is_zero()) {
-            received = blocking(py, |check| self.bus.recv(timeout, check))?;
+            received = blocking(py, |check| self.endpoint.recv(timeout, check))?;
         }
         received.map(|r| self.message(py, &r)).transpose()
     }
@@ -118,7 +118,7 @@ impl RawSocket {
                 failed.get_or_insert(e);
             }
         };
-        self.bus.drain(max_messages.saturating_sub(1), &mut sink).map_err(to_pyerr)?;
+        self.endpoint.drain(max_messages.saturating_sub(1), &mut sink).map_err(to_pyerr)?;
         failed.map_or(Ok(list), Err)
     }
 
@@ -151,29 +151,29 @@ impl RawSocket {
     /// The receive buffer in effect, in bytes, as the kernel reports it.
     #[getter]
     fn receive_buffer_size(&self) -> PyResult<usize> {
-        self.bus.receive_buffer_size().map_err(to_pyerr)
+        self.endpoint.receive_buffer_size().map_err(to_pyerr)
     }
 
     fn set_filters(&self, filters: Vec<(u32, u32)>) -> PyResult<()> {
-        self.bus.set_filters(&filters).map_err(to_pyerr)
+        self.endpoint.set_filters(&filters).map_err(to_pyerr)
     }
 
     fn fileno(&self) -> PyResult<i32> {
-        self.bus.fileno().map_err(to_pyerr)
+        self.endpoint.fileno().map_err(to_pyerr)
     }
 
     /// `(received, sent, dropped)` since the socket was opened.
     fn statistics(&self) -> (u64, u64, u64) {
-        let s = self.bus.statistics();
+        let s = self.endpoint.statistics();
         (s.received, s.sent, s.dropped)
     }
 
     fn shutdown(&self, py: Python<'_>) {
-        py.detach(|| self.bus.shutdown());
+        py.detach(|| self.endpoint.shutdown());
     }
 }
 
-impl RawSocket {
+impl NativeSocket {
     /// The message for a received frame, with the interface it came from;
     /// an error frame is shown to `on_error_frame` first.
     fn message<'py>(&self, py: Python<'py>, received: &Received) -> PyResult<Bound<'py, Message>> {
@@ -199,12 +199,12 @@ impl RawSocket {
 
     /// One attempt with the GIL held; only a full queue releases it to wait.
     fn send_frames(&self, py: Python<'_>, frames: &[Frame], timeout: Option<Duration>) -> PyResult<usize> {
-        let sent = self.bus.try_send_batch(frames).map_err(to_pyerr)?;
+        let sent = self.endpoint.try_send_batch(frames).map_err(to_pyerr)?;
         if sent == frames.len() || timeout.is_some_and(|t| t.is_zero()) && sent > 0 {
             return Ok(sent);
         }
         let rest = &frames[sent..];
-        Ok(sent + blocking(py, |check| self.bus.send_batch(rest, timeout, check))?)
+        Ok(sent + blocking(py, |check| self.endpoint.send_batch(rest, timeout, check))?)
     }
 }
 

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ferrocan::{link, Bus, Error, Frame, FrameSpec, Options};
+use ferrocan::{link, Endpoint, Error, Frame, FrameSpec, Options};
 
 const TIMEOUT: Option<Duration> = Some(Duration::from_secs(2));
 
-fn open(channel: &str, options: Options) -> Bus {
-    Bus::open(channel, &options).unwrap_or_else(|e| panic!("opening {channel}: {e}"))
+fn open(channel: &str, options: Options) -> Endpoint {
+    Endpoint::open(channel, &options).unwrap_or_else(|e| panic!("opening {channel}: {e}"))
 }
 
 fn frame(spec: FrameSpec<'_>) -> Frame {
@@ -129,10 +129,10 @@ fn the_check_can_stop_a_blocking_receive() {
 
 #[test]
 fn opening_a_missing_or_non_can_interface_says_which() {
-    let missing = Bus::open("vcan99", &Options::default()).unwrap_err();
+    let missing = Endpoint::open("vcan99", &Options::default()).unwrap_err();
     assert!(matches!(missing, Error::NoSuchInterface { .. }));
     assert!(missing.to_string().contains("sudo ip link add dev vcan99 type vcan"), "{missing}");
-    let lo = Bus::open("lo", &Options::default()).unwrap_err();
+    let lo = Endpoint::open("lo", &Options::default()).unwrap_err();
     assert!(matches!(lo, Error::NotCanInterface { .. }), "{lo:?}");
 }
 
@@ -195,7 +195,7 @@ fn io_uring_keeps_order_and_answers_empty_polls_from_shared_memory() {
 fn the_ring_descriptor_is_readable_while_frames_wait() {
     let (tx, rx) = (open("vcan0", Options::default()), open("vcan0", uring()));
     rx.set_filters(&[(0x55, 0x7FF)]).unwrap();
-    let readable = |bus: &Bus| {
+    let readable = |bus: &Endpoint| {
         let mut fds = [libc::pollfd { fd: bus.fileno().unwrap(), events: libc::POLLIN, revents: 0 }];
         // SAFETY: one live pollfd.
         unsafe { libc::poll(fds.as_mut_ptr(), 1, 500) == 1 }
