@@ -133,7 +133,8 @@ class Bus:
             on_error_frame=self._errors,
         )
         self._bind_per_frame_calls()
-        _warn_if_capped(receive_buffer_size, self._socket.receive_buffer_size)
+        granted = self._socket.receive_buffer_size
+        _warn_if_capped(receive_buffer_size, granted)
         self._shut_down = False
         # The drop count last logged: a growing one is a warning.
         self._reported_drops = 0
@@ -151,7 +152,7 @@ class Bus:
             self.channel_info,
             fd,
             self._filters,
-            self._socket.receive_buffer_size,
+            granted,
             timestamping,
         )
         if io_uring and not self._socket.io_uring:
