@@ -18,8 +18,7 @@ import can
 import ferrocan
 import pytest
 from ferrocan import CanInitializationError, CanOperationError, Message
-from ferrocan._backend import bcm_class
-from ferrocan.periodic import BcmTask
+from ferrocan._backend import BackendTask, bcm_class
 
 from .support import BusFactory, run
 
@@ -359,15 +358,15 @@ def test_a_task_whose_interface_vanished(make_bus: BusFactory, doomed_vcan: str)
 # -- the backend task directly
 
 
-TaskOpener = Callable[[str], BcmTask]
+TaskOpener = Callable[[str], BackendTask]
 
 
 @pytest.fixture
 def open_task(backend: str) -> Iterator[TaskOpener]:
     """Opens the backend's BcmTask; every task opened is closed after the test."""
-    opened: list[BcmTask] = []
+    opened: list[BackendTask] = []
 
-    def open_(channel: str) -> BcmTask:
+    def open_(channel: str) -> BackendTask:
         task = bcm_class(backend.partition("-")[0])(channel)
         opened.append(task)
         return task
