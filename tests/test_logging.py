@@ -85,8 +85,8 @@ def test_periodic_tasks_log_starting_and_stopping(
     task = make_bus("vcan0").send_periodic(FRAME, 0.05)
     task.stop()
     assert records(logged, "ferrocan.periodic") == [
-        (logging.DEBUG, "started <PeriodicTask id=0x123 period=0.05 messages=1 running>"),
-        (logging.DEBUG, "stopped <PeriodicTask id=0x123 period=0.05 messages=1 stopped>"),
+        (logging.DEBUG, "periodic task id=0x123 started: 1 message(s) every 0.05 s"),
+        (logging.DEBUG, "periodic task id=0x123 stopped"),
     ]
 
 

@@ -67,7 +67,7 @@ def test_a_buffer_past_rmem_max_is_capped_with_a_warning(make_bus: BusFactory) -
         f"{2 * limit} (the kernel doubles what it grants); raise the limit with "
         f"`sysctl -w net.core.rmem_max={size}`, or run with CAP_NET_ADMIN"
     ]
-    assert caught[0].filename.endswith("conftest.py"), "it points at the call of Bus()"
+    assert caught[0].filename.endswith("support.py"), "it points at the call of Bus()"
 
 
 def test_a_buffer_within_rmem_max_is_granted_without_a_warning(make_bus: BusFactory) -> None:

@@ -111,7 +111,12 @@ class PeriodicTask:
                 self._free()
                 raise
             self._running = True
-        _log.debug("started %r", self)
+        _log.debug(
+            "periodic task id=%#x started: %d message(s) every %s s",
+            self.arbitration_id,
+            len(self.messages),
+            self.period,
+        )
 
     def stop(self) -> None:
         """Stops sending and frees the task's socket (and, as in python-can,
@@ -119,7 +124,7 @@ class PeriodicTask:
         with self._sockets.lock:
             self._running = False
             self._free()
-        _log.debug("stopped %r", self)
+        _log.debug("periodic task id=%#x stopped", self.arbitration_id)
         if self._on_stop is not None:
             self._on_stop(self)
 
