@@ -216,7 +216,7 @@ fn as_given(py: Python<'_>, error: PyErr, values: &Values<'_>) -> PyErr {
         }
         let clamped = if given.gt(0).unwrap_or(false) { i64::MAX } else { i64::MIN };
         let shown = |v: &Bound<'_, PyAny>| v.call_method1("__format__", (spec,))?.extract::<String>();
-        match (shown(&clamped.into_pyobject(py).expect("an int").into_any()), shown(given)) {
+        match (shown(&PyInt::new(py, clamped)), shown(given)) {
             (Ok(clamped), Ok(given)) => text = text.replace(&clamped, &given),
             _ => return error,
         }
