@@ -57,6 +57,9 @@ _SIOCGIFFLAGS = 0x8913
 _IFREQ_FLAGS = "=16sh22x"
 _IFF_UP = 0x1
 _INT_MAX = 2**31 - 1
+#: Timeouts recv(0.0)'s quick look takes as zero; anything else (False,
+#: Decimal, ...) goes through the checks, which refuse what is not a number.
+_NUMBERS = (float, int)
 _HARDWARE_TIMESTAMPS = ethtool.SOF_TIMESTAMPING_RX_HARDWARE | ethtool.SOF_TIMESTAMPING_RAW_HARDWARE
 
 
@@ -119,6 +122,10 @@ class CtypesSocket:
             raise errors.open_failed(channel, cast(int, error.errno)) from error
         # Closes both descriptors exactly once: at shutdown, or when collected.
         self._release = weakref.finalize(self, _close, self._sock, self._waker)
+        # recv(0.0)'s look at the socket: registered once, as python-can's
+        # select() builds its sets on every call.
+        self._readable = select.poll()
+        self._readable.register(self._sock, select.POLLIN)
         self._closed = False
         # Set once the interface was deleted: the kernel says so only once,
         # then the unbound socket would wait in silence.
@@ -150,8 +157,12 @@ class CtypesSocket:
     def recv(self, timeout: float | None = None) -> Message | None:
         """The next frame, or ``None`` once ``timeout`` seconds have passed.
 
-        ``recv(0.0)`` makes exactly one non-blocking ``recvmsg()``.
+        ``recv(0.0)`` on an empty socket makes one ``poll()`` that does not
+        wait, and no ``recvmsg()``: a call through ctypes costs several
+        times what the syscall does, so an empty poll looks before it reads.
         """
+        if timeout == 0 and type(timeout) in _NUMBERS and self._nothing_queued():
+            return None
         errors.check_timeout(timeout)
         self._enter()
         try:
@@ -292,6 +303,22 @@ class CtypesSocket:
         poller.register(self._waker.fileno(), select.POLLIN)
         poller.poll(None if remaining is None else min(remaining * 1000, _POLL_MAX_MS))
         self._check_open()
+
+    def _nothing_queued(self) -> bool:
+        """Whether ``poll()`` finds nothing to read or report, without waiting.
+
+        False whenever the full read must decide: shut down, the interface
+        down or deleted, or another thread polling at this instant (a poll
+        object refuses a second caller). Not marked busy: a shutdown racing
+        it closes the descriptor, which poll() reports (POLLNVAL), or lets
+        it answer as a call made just before the shutdown would.
+        """
+        if self._closed or self._gone or self._down:
+            return False
+        try:
+            return not self._readable.poll(0)
+        except RuntimeError:
+            return False
 
     def _count_drops(self) -> None:
         """Read the kernel's count of frames dropped on this socket."""
