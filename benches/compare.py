@@ -109,8 +109,10 @@ QUICK = Sizes(calls=500, round_trips=200, queued=400, sent=400, flood=2000)
 class Endpoint(Protocol):
     """One open bus of one implementation, reduced to what the cases time."""
 
-    def recv(self, timeout: float) -> object | None:
-        """The implementation's recv: a frame, or None on timeout."""
+    @property
+    def recv(self) -> Callable[[float], object | None]:
+        """The implementation's own recv, called as a user's loop calls it:
+        a frame, or None on timeout."""
 
     def recv_batch(self, timeout: float) -> int:
         """Frames one recv_batch(RECV_MAX) call returned (one recv where there is none)."""
@@ -130,12 +132,10 @@ class Endpoint(Protocol):
 class FerrocanEndpoint:
     def __init__(self, channel: str, backend: str) -> None:
         self._bus = ferrocan.Bus(channel, backend=backend)
+        self.recv = self._bus.recv
         message = ferrocan.Message(arbitration_id=FRAME_ID, is_extended_id=False, data=PAYLOAD)
         self._message = message
         self._batch = [message] * SEND_BATCH
-
-    def recv(self, timeout: float) -> object | None:
-        return self._bus.recv(timeout)
 
     def recv_batch(self, timeout: float) -> int:
         return len(self._bus.recv_batch(RECV_MAX, timeout))
@@ -164,11 +164,9 @@ class PythonCanEndpoint:
         if not isinstance(bus, SocketcanBus):
             raise BenchError(f"python-can gave a {type(bus).__name__}, not a SocketcanBus")
         self._bus = bus
+        self.recv = bus.recv
         self._socket = bus.socket
         self._message = can.Message(arbitration_id=FRAME_ID, is_extended_id=False, data=PAYLOAD)
-
-    def recv(self, timeout: float) -> object | None:
-        return self._bus.recv(timeout)
 
     def recv_batch(self, timeout: float) -> int:
         return 0 if self._bus.recv(timeout) is None else 1
@@ -189,7 +187,8 @@ class PythonCanEndpoint:
 
 class SocketEndpoint:
     """A blocking CAN_RAW socket: recv(0.0) is one MSG_DONTWAIT recv, a timeout
-    is SO_RCVTIMEO; one syscall per frame either way."""
+    is SO_RCVTIMEO; one syscall per frame either way. Its recv is the
+    function a user of the socket module would write."""
 
     def __init__(self, channel: str) -> None:
         self._socket = plain_socket(channel)
@@ -381,19 +380,31 @@ def timed(loop: Callable[[], int]) -> float:
     return done / (time.perf_counter() - start)
 
 
-def probe_costs(calls: int = 2000) -> dict[str, float]:
-    """Microseconds per syscall (getppid) and per clock read, in this kernel."""
+def probe_costs(native: bool, calls: int = 2000) -> dict[str, float]:
+    """Microseconds per syscall (getppid) and per clock read, in this kernel;
+    with ``native``, per call of a method of the extension that does almost
+    nothing: the floor of any call into it."""
+    costs = {
+        "syscall_us": per_call(os.getppid, calls),
+        "clock_read_us": per_call(time.perf_counter, calls),
+    }
+    if native:
+        bus = ferrocan.Bus(IDLE, backend="native")
+        try:
+            # fileno() reads the bus's lock and returns an int; the public
+            # Bus.fileno() would add a Python call around it.
+            costs["method_us"] = per_call(bus._socket.fileno, calls)
+        finally:
+            bus.shutdown()
+    return costs
+
+
+def per_call(function: Callable[[], object], calls: int) -> float:
+    """Microseconds per call of ``function``, over ``calls`` calls."""
     start = time.perf_counter()
     for _ in range(calls):
-        os.getppid()
-    middle = time.perf_counter()
-    for _ in range(calls):
-        time.perf_counter()
-    end = time.perf_counter()
-    return {
-        "syscall_us": (middle - start) / calls * 1e6,
-        "clock_read_us": (end - middle) / calls * 1e6,
-    }
+        function()
+    return (time.perf_counter() - start) / calls * 1e6
 
 
 def receive_count(count: int, receive: Callable[[], int]) -> int:
@@ -415,11 +426,12 @@ def recv_empty(impl: Implementation, sizes: Sizes) -> float:
 
     def loop() -> int:
         for _ in range(sizes.calls):
-            if bus.recv(0.0) is not None:
+            if recv(0.0) is not None:
                 raise BenchError(f"a frame arrived on {IDLE}, which should be idle")
         return sizes.calls
 
     with opened(impl, IDLE) as bus:
+        recv = bus.recv
         return timed(loop)
 
 
@@ -873,12 +885,38 @@ def summary(env: dict[str, Any], floor: Floor) -> str:
             f"{end['syscall_us']:.2g} us at the end; a clock read {start['clock_read_us']:.2g} "
             f"and {end['clock_read_us']:.2g} us",
             *load_warning(start["syscall_us"], end["syscall_us"]),
+            *method_lines(env),
             f"note: {floor.note}",
             f"the Rust floor receives {floor.receives}, as the native backend does here",
             "cells: rate, then its ratio to python-can (median of per-round ratios); native "
             "also its ratio to the Rust floor; (f): received + dropped = sent, in the median run",
         ]
     )
+
+
+def empty_poll_vs_method(results: Results, costs: dict[str, dict[str, float]]) -> float | None:
+    """Native's recv(0.0) on an empty bus, in calls of a method that does
+    almost nothing (the mean of its cost at the start and the end)."""
+    cell = results["a"].get("native")
+    if not isinstance(cell, Rate):
+        return None
+    method_us = (costs["start"]["method_us"] + costs["end"]["method_us"]) / 2
+    return 1e6 / cell.per_s / method_us
+
+
+def method_lines(env: dict[str, Any]) -> list[str]:
+    start, end = env["costs_us"]["start"], env["costs_us"]["end"]
+    if "method_us" not in start:
+        return []
+    lines = [
+        f"a call of native fileno(), which does almost nothing, costs {start['method_us']:.2g} "
+        f"us at the start and {end['method_us']:.2g} us at the end"
+    ]
+    if env.get("empty_poll_vs_method") is not None:
+        lines.append(
+            f"native recv(0.0) on an empty bus costs {env['empty_poll_vs_method']:.2f}x that"
+        )
+    return lines
 
 
 def load_warning(start_us: float, end_us: float) -> list[str]:
@@ -1029,9 +1067,12 @@ def run(args: argparse.Namespace, pyplot: ModuleType | None) -> int:
     # Without a native bus to ask, the floor receives as the native default would.
     floor = read_floor(criterion_directory(), io_uring is not False)
     env = environment(impls, args.repeat, sizes)
-    start = probe_costs()
+    native = "native" in args.only
+    start = probe_costs(native)
     results = run_cases(impls, sizes, args.repeat)
-    env["costs_us"] = {"start": start, "end": probe_costs()}
+    env["costs_us"] = {"start": start, "end": probe_costs(native)}
+    if native:
+        env["empty_poll_vs_method"] = empty_poll_vs_method(results, env["costs_us"])
     print(summary(env, floor), table(impls, results, floor), sep="\n\n")
     if args.json:
         args.json.write_text(json.dumps(report(env, floor, results), indent=2) + "\n")
