@@ -3,10 +3,13 @@ the host first; this module only reads them, because inside User-Mode Linux
 building is slow), on the Python that runs this module: .venv's in the main
 suite, each other CPython from 3.9 up in tools/test-pythons.
 
-* the abi3 wheel installs the Rust core and runs on the native backend;
+* the abi3 wheel, cp310-abi3, installs the Rust core and runs on the native
+  backend on CPython 3.10 and later; on 3.9 pip refuses it (PyO3's
+  abi3-py310: the 3.10 limited API has vectorcall, README.md "Wheels");
 * the py3-none-any wheel is the same package without compiled code, with the
   same metadata, and runs on the ctypes backend;
-* given both, pip picks the native wheel on this platform.
+* given both, pip picks the native wheel on CPython 3.10 and later, and the
+  pure one on 3.9.
 
 Each install goes into a fresh venv made without pip (in-process, from the
 real interpreter, not a pyenv shim); the test's own pip installs into it with
@@ -40,6 +43,11 @@ BUILD_HINT = "run tools/build-wheels (tools/test does it before pytest)"
 #: What the extension is compiled from, besides src/**/*.rs.
 RUST_BUILD_FILES = ("Cargo.toml", "Cargo.lock", "pyproject.toml")
 PIP_INSTALL = ("--isolated", "install", "--no-index", "--no-compile", "--disable-pip-version-check")
+#: The native wheel is built for the limited API of CPython 3.10 and later
+#: (PyO3's abi3-py310, tag cp310-abi3); 3.9, which requires-python still
+#: allows, gets the pure wheel and the ctypes backend.
+NATIVE_FITS = sys.version_info >= (3, 10)
+PYTHON = "CPython {}.{}".format(*sys.version_info[:2])
 
 # Runs inside each venv: what got installed, and a vcan0 round trip on the
 # default backend. Prints one JSON object.
@@ -118,12 +126,12 @@ def built_wheels() -> Wheels:
     would be slow inside UML and would race a tools/build-wheels in progress.
     """
     version = cargo_version()
-    native = sorted(DIST.glob(f"ferrocan-{version}-cp39-abi3-*.whl"))
+    native = sorted(DIST.glob(f"ferrocan-{version}-cp310-abi3-*.whl"))
     pure = DIST / f"ferrocan-{version}-py3-none-any.whl"
     if len(native) != 1 or not pure.is_file():
         found = sorted(p.name for p in DIST.glob("*.whl")) if DIST.is_dir() else "no dist/"
         pytest.fail(
-            f"dist/ must hold ferrocan {version}'s abi3 wheel and py3-none-any wheel "
+            f"dist/ must hold ferrocan {version}'s cp310-abi3 wheel and py3-none-any wheel "
             f"(found: {found}): {BUILD_HINT}",
             pytrace=False,
         )
@@ -167,9 +175,9 @@ def test_wheel_tags() -> None:
     native_tags = wheel_field(wheels.native, wheels.version, "Tag")
     arch = platform.machine()
     assert sorted(native_tags) == [
-        f"cp39-abi3-manylinux2014_{arch}",
-        f"cp39-abi3-manylinux_2_17_{arch}",
-    ], "abi3 for CPython 3.9+, glibc 2.17+ (manylinux2014)"
+        f"cp310-abi3-manylinux2014_{arch}",
+        f"cp310-abi3-manylinux_2_17_{arch}",
+    ], "abi3 for CPython 3.10+, glibc 2.17+ (manylinux2014)"
     assert wheel_field(wheels.native, wheels.version, "Root-Is-Purelib") == ["false"]
     assert wheel_field(wheels.pure, wheels.version, "Tag") == ["py3-none-any"]
     assert wheel_field(wheels.pure, wheels.version, "Root-Is-Purelib") == ["true"]
@@ -220,16 +228,21 @@ def make_venv(path: Path) -> Path:
     return path / "bin" / "python"
 
 
-def run(*command: str | Path) -> str:
+def run_unchecked(*command: str | Path) -> subprocess.CompletedProcess[str]:
     """Runs ``command`` as a user without a Rust toolchain would: no cargo or
     rustc on PATH, so nothing can be compiled on install."""
     env = {k: v for k, v in os.environ.items() if k not in ("FERROCAN_BACKEND", "CARGO_HOME")}
     env["PATH"] = os.pathsep.join(
         d for d in env.get("PATH", "").split(os.pathsep) if not Path(d, "cargo").exists()
     )
-    done = subprocess.run(
+    return subprocess.run(
         [str(c) for c in command], capture_output=True, text=True, timeout=TIMEOUT, env=env
     )
+
+
+def run(*command: str | Path) -> str:
+    """Runs ``command`` as run_unchecked does; it must succeed. Its stdout."""
+    done = run_unchecked(*command)
     assert done.returncode == 0, f"{command} failed:\n{done.stdout}{done.stderr}"
     return done.stdout
 
@@ -252,29 +265,73 @@ def probe(python: Path) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize(("kind", "backend"), [("native", "native"), ("pure", "ctypes")])
-def test_wheel_installs_and_runs_on_its_backend(tmp_path: Path, kind: str, backend: str) -> None:
+def installed_files(python: Path) -> list[str]:
+    """What the venv of ``python`` has in site-packages, relative to it."""
+    (site,) = python.parent.parent.glob("lib/python*/site-packages")
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*"))
+
+
+#: Each wheel alone, and what comes of installing it on this Python: the
+#: backend it runs on, or "refused" where pip must not install it.
+ALONE = [
+    pytest.param("native", "native", id="native-runs-native")
+    if NATIVE_FITS
+    else pytest.param("native", "refused", id="native-refused-on-cpython-3.9"),
+    pytest.param("pure", "ctypes", id="pure-runs-ctypes"),
+]
+
+
+@pytest.mark.parametrize(("kind", "outcome"), ALONE)
+def test_each_wheel_alone_installs_and_runs_on_its_backend_or_is_refused(
+    tmp_path: Path, kind: str, outcome: str
+) -> None:
+    """The native wheel runs on the native backend on CPython 3.10 and later;
+    on 3.9, whose tags do not include cp310-abi3, pip says it is not a
+    supported wheel, fails and installs nothing (rather than an extension 3.9
+    cannot load). The pure wheel runs on the ctypes backend everywhere."""
     wheels = built_wheels()
     wheel = wheels.native if kind == "native" else wheels.pure
     python = make_venv(tmp_path / "venv")
+    if outcome == "refused":
+        done = run_unchecked(sys.executable, "-m", "pip", "--python", python, *PIP_INSTALL, wheel)
+        output = done.stdout + done.stderr
+        assert done.returncode != 0, f"pip installed {wheel.name} on {PYTHON}:\n{output}"
+        assert f"{wheel.name} is not a supported wheel on this platform" in output, output
+        assert not [f for f in installed_files(python) if f.startswith("ferrocan")]
+        return
     pip_install(python, wheel)
     result = probe(python)
-    assert (result["backend"], result["bus_backend"]) == (backend, backend)
+    assert (result["backend"], result["bus_backend"]) == (outcome, outcome)
     assert result["version"] == wheels.version
     assert field(result["wheel"], "Tag") == wheel_field(wheel, wheels.version, "Tag")
 
 
-def test_pip_prefers_the_native_wheel_here(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "runs_on"),
+    [
+        pytest.param("native", "native", id="native-on-cpython-3.10+")
+        if NATIVE_FITS
+        else pytest.param("pure", "ctypes", id="pure-on-cpython-3.9")
+    ],
+)
+def test_pip_given_both_wheels_takes_the_one_this_python_runs(
+    tmp_path: Path, kind: str, runs_on: str
+) -> None:
     """Given both wheels, pip takes the most specific compatible tag: the abi3
-    wheel on Linux x86_64/aarch64 CPython >= 3.9 (this test's platform)."""
+    wheel on Linux x86_64/aarch64 CPython >= 3.10 (this test's platform), the
+    pure wheel on CPython 3.9, which cannot use cp310-abi3."""
     wheels = built_wheels()
+    wheel = wheels.native if kind == "native" else wheels.pure
     links = tmp_path / "wheels"
     links.mkdir()
-    for wheel in (wheels.native, wheels.pure):
-        shutil.copy(wheel, links)
+    for each in (wheels.native, wheels.pure):
+        shutil.copy(each, links)
     python = make_venv(tmp_path / "venv")
     pip_install(python, "--find-links", links, "ferrocan")
     result = probe(python)
-    assert result["backend"] == "native"
-    assert field(result["wheel"], "Tag") == wheel_field(wheels.native, wheels.version, "Tag")
-    assert [f for f in result["files"] if f.startswith("ferrocan/_native.") and f.endswith(".so")]
+    assert (result["backend"], result["bus_backend"]) == (runs_on, runs_on)
+    assert field(result["wheel"], "Tag") == wheel_field(wheel, wheels.version, "Tag")
+    compiled = [
+        f for f in result["files"] if f.startswith("ferrocan/_native.") and f.endswith(".so")
+    ]
+    assert bool(compiled) is (kind == "native"), result["files"]

@@ -1,6 +1,6 @@
 """Derive ferrocan's pure wheel from the native wheel maturin built.
 
-    python tools/pure-wheel/strip_native.py dist/ferrocan-VERSION-cp39-abi3-PLATFORM.whl
+    python tools/pure-wheel/strip_native.py dist/ferrocan-VERSION-cp310-abi3-PLATFORM.whl
 
 writes dist/ferrocan-VERSION-py3-none-any.whl next to it: the same files
 minus the compiled code (the ``_native`` extension, any vendored ``*.libs/``)
@@ -29,7 +29,7 @@ DROPPED = re.compile(r"(\.(so|pyd|dylib|dll)(\.[0-9.]+)?$)|(^[^/]+\.libs/)|(\.di
 
 
 def pure_wheel_name(native: Path) -> str:
-    """ferrocan-0.1.0-cp39-abi3-manylinux_2_34_x86_64.whl -> ferrocan-0.1.0-py3-none-any.whl"""
+    """ferrocan-0.1.0-cp310-abi3-manylinux_2_17_x86_64.whl -> ferrocan-0.1.0-py3-none-any.whl"""
     parts = native.name[: -len(".whl")].split("-")
     if len(parts) != 5:  # name-version-python-abi-platform; no build tag expected
         raise SystemExit(f"strip_native: unexpected wheel file name {native.name}")
