@@ -10,7 +10,9 @@ python-can and matplotlib (for ``--png``) come with ``pip install
 Implementations (columns): ferrocan ``native`` and ``ctypes``, python-can 4.x
 ``socketcan``, and ``socket``: Python's socket module on a CAN_RAW socket,
 sending pre-packed ``struct can_frame`` bytes and receiving bytes without
-decoding them (no Message objects: the pure-Python lower bound). The Rust
+decoding them (no Message objects: the pure-Python lower bound), and
+``socket+time``: the same, receiving with ``recvmsg`` the kernel's receive
+time (SO_TIMESTAMPNS) and the interface, which a Message carries. The Rust
 floor is read from criterion's results of ``benches/raw.rs`` (cargo runs that
 bench through tools/vcan-run; this script cannot, as it runs inside it). Where
 a case receives, the floor receives as the native backend does here: through
@@ -66,6 +68,9 @@ PAYLOAD = bytes(range(1, 9))
 CAN_FRAME = struct.Struct("=IB3x8s")  # struct can_frame: can_id, len, 3 padding bytes, data
 PLAIN_FRAME = CAN_FRAME.pack(FRAME_ID, len(PAYLOAD), PAYLOAD)
 TIMEVAL = struct.Struct("@ll")
+TIMESPEC = struct.Struct("@ll")
+SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>; the socket module lacks it
+CONTROL_BYTES = socket.CMSG_SPACE(TIMESPEC.size)
 RECV_MAX = 256  # recv_batch's max_messages (its default)
 SEND_BATCH = 200  # frames per send_batch, as in benches/raw.rs
 WAIT = 1.0  # timeout (s) for a frame that is surely coming
@@ -79,6 +84,8 @@ SO_RCVBUFFORCE = 33  # SO_RCVBUF past rmem_max (CAP_NET_ADMIN; root inside UML)
 RCVBUF_BYTES = 4 << 20  # (b2), (c), (d): room for every frame queued (the kernel doubles it)
 
 BASELINE = "python-can"
+BARE = "socket"  # Python plus one syscall per frame: native's other yardstick
+STAMPED = "socket+time"  # the same, receiving a timestamp and the interface too
 
 
 class BenchError(Exception):
@@ -226,6 +233,30 @@ class SocketEndpoint:
         self._timeout = timeout
 
 
+class StampedSocketEndpoint(SocketEndpoint):
+    """The bare loop, receiving what a python-can Message carries besides the
+    bytes: the kernel's receive time (SO_TIMESTAMPNS, through recvmsg's
+    ancillary data) and the interface it came in on (the source address)."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(channel)
+        self._socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+
+    def recv(self, timeout: float) -> object | None:
+        try:
+            if timeout == 0.0:
+                received = self._socket.recvmsg(CAN_FRAME.size, CONTROL_BYTES, socket.MSG_DONTWAIT)
+            else:
+                if timeout != self._timeout:
+                    self._set_timeout(timeout)
+                received = self._socket.recvmsg(CAN_FRAME.size, CONTROL_BYTES)
+        except BlockingIOError:
+            return None
+        data, ancillary, _flags, (interface, *_) = received
+        seconds, nanoseconds = TIMESPEC.unpack_from(ancillary[0][2])
+        return data, seconds + nanoseconds * 1e-9, interface
+
+
 def plain_socket(channel: str) -> socket.socket:
     sock = socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW)
     sock.bind((channel,))
@@ -274,7 +305,8 @@ IMPLEMENTATIONS = (
     Implementation("native", partial(FerrocanEndpoint, backend="native"), batched=True),
     Implementation("ctypes", partial(FerrocanEndpoint, backend="ctypes"), batched=True),
     Implementation(BASELINE, PythonCanEndpoint, batched=False),
-    Implementation("socket", SocketEndpoint, batched=False),
+    Implementation(BARE, SocketEndpoint, batched=False),
+    Implementation(STAMPED, StampedSocketEndpoint, batched=False),
 )
 
 
@@ -399,12 +431,16 @@ def probe_costs(native: bool, calls: int = 2000) -> dict[str, float]:
     return costs
 
 
-def per_call(function: Callable[[], object], calls: int) -> float:
-    """Microseconds per call of ``function``, over ``calls`` calls."""
-    start = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - start) / calls * 1e6
+def per_call(function: Callable[[], object], calls: int, loops: int = 5) -> float:
+    """Microseconds per call of ``function``: the median of ``loops`` loops of
+    ``calls`` calls, so that a moment of noise in the guest does not count."""
+    times = []
+    for _ in range(loops):
+        start = time.perf_counter()
+        for _ in range(calls):
+            function()
+        times.append((time.perf_counter() - start) / calls * 1e6)
+    return statistics.median(times)
 
 
 def receive_count(count: int, receive: Callable[[], int]) -> int:
@@ -797,7 +833,9 @@ def ratio(cell: Cell, base: Cell | None) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
-def cell_text(cell: Cell, base: Cell | None = None, floor: float | None = None) -> str:
+def cell_text(
+    cell: Cell, base: Cell | None = None, floor: float | None = None, bare: Cell | None = None
+) -> str:
     if isinstance(cell, Missing):
         return f"n/a ({cell.reason})"
     if isinstance(cell, Rate):
@@ -811,6 +849,8 @@ def cell_text(cell: Cell, base: Cell | None = None, floor: float | None = None) 
         text += f" {times(vs_base)}"
     if floor is not None:
         text += f", {times(cell.value / floor)} floor"
+    if (vs_bare := ratio(cell, bare)) is not None and isinstance(cell, Rate):
+        text += f", {times(vs_bare)} {BARE}"
     return f"{text} ({cell.note})" if cell.note else text
 
 
@@ -835,6 +875,7 @@ def table(impls: Sequence[Implementation], results: Results, floor: Floor) -> st
                 row[name],
                 None if name == BASELINE else base,
                 floor.rate(case) if name == "native" else None,
+                row.get(BARE) if name == "native" else None,
             )
             for name in names
         ]
@@ -889,7 +930,8 @@ def summary(env: dict[str, Any], floor: Floor) -> str:
             f"note: {floor.note}",
             f"the Rust floor receives {floor.receives}, as the native backend does here",
             "cells: rate, then its ratio to python-can (median of per-round ratios); native "
-            "also its ratio to the Rust floor; (f): received + dropped = sent, in the median run",
+            "also its ratio to the Rust floor and (per round) to the bare socket loop; (f): "
+            "received + dropped = sent, in the median run",
         ]
     )
 
@@ -930,12 +972,15 @@ def load_warning(start_us: float, end_us: float) -> list[str]:
     ]
 
 
-def cell_json(cell: Cell, base: Cell | None, floor: float | None) -> dict[str, Any]:
+def cell_json(
+    cell: Cell, base: Cell | None, floor: float | None, bare: Cell | None
+) -> dict[str, Any]:
     if isinstance(cell, Missing):
         return {"na": cell.reason}
     data = asdict(cell)
     data["vs_python_can"] = ratio(cell, base)
     data["vs_floor"] = None if floor is None else cell.value / floor
+    data["vs_socket"] = ratio(cell, bare)
     if isinstance(cell, Flood):
         data["balanced"] = cell.balanced
     return data
@@ -952,7 +997,12 @@ def report(env: dict[str, Any], floor: Floor, results: Results) -> dict[str, Any
             "floor_benchmark": None if key is None else "/".join(key),
             "floor_per_s": rate,
             "results": {
-                name: cell_json(cell, row.get(BASELINE), rate if name == "native" else None)
+                name: cell_json(
+                    cell,
+                    row.get(BASELINE),
+                    rate if name == "native" else None,
+                    row.get(BARE) if name == "native" else None,
+                )
                 for name, cell in row.items()
             },
         }
@@ -1039,7 +1089,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--only",
         type=implementation_list,
         default=[impl.name for impl in IMPLEMENTATIONS],
-        help="comma-separated implementations (default: native,ctypes,python-can,socket)",
+        help="comma-separated implementations (default: all: native,ctypes,python-can,socket,"
+        "socket+time)",
     )
     parser.add_argument("--json", type=Path, help="write every number to this JSON file")
     parser.add_argument("--png", type=Path, help="write a bar chart of times (needs matplotlib)")
