@@ -1,6 +1,8 @@
 """benches/compare.py, the Python side of tools/bench: it starts, and its
 argument errors say what to do. Its timings are not asserted anywhere: CI's
-smoke run (tools/bench --quick) only shows that every case runs."""
+smoke run (tools/bench --quick) only shows that every case runs. And
+benches/profile_loop.py, what tools/profile samples: each operation runs on
+vcan."""
 
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def test_without_python_can_it_says_how_to_get_it(
     assert exited.value.code == 2
     assert capsys.readouterr().err.endswith(
         "error: python-can is not installed: pip install 'ferrocan[python-can]', "
-        "or leave it out: --only native,ctypes,socket\n"
+        "or leave it out: --only native,ctypes,socket,socket+time\n"
     )
 
 
@@ -56,3 +58,27 @@ def test_an_unknown_implementation_is_refused(
         load_script(monkeypatch).main(["--only", "nope"])
     assert exited.value.code == 2
     assert "argument --only: choose from" in capsys.readouterr().err
+
+
+PROFILE_LOOP = SCRIPT.parent / "profile_loop.py"
+
+
+@pytest.mark.parametrize("operation", ["poll", "recv", "round-trip", "send", "send-batch"])
+def test_the_profile_loop_runs_each_operation(operation: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROFILE_LOOP), operation, "400"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{operation}: "), done.stdout
+    assert done.stdout.rstrip().endswith("us per operation or frame (400)"), done.stdout
+
+
+def test_the_profile_loop_names_the_operations_it_knows() -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROFILE_LOOP), "nope"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "unknown operation 'nope': poll, recv, round-trip, send, send-batch" in done.stderr
