@@ -26,6 +26,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -974,6 +975,13 @@ TABLE: list[Row] = [
         lambda c: c.bus().recv("1"),
         TypeError,
         "timeout must be None or a number of seconds, got str",
+        BUS,
+    ),
+    Row(
+        "recv-timeout-decimal-zero",  # equal to 0, and still not a float or an int
+        lambda c: c.bus().recv(Decimal(0)),
+        TypeError,
+        "timeout must be None or a number of seconds, got Decimal",
         BUS,
     ),
     Row(

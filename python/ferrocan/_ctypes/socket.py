@@ -57,8 +57,9 @@ _SIOCGIFFLAGS = 0x8913
 _IFREQ_FLAGS = "=16sh22x"
 _IFF_UP = 0x1
 _INT_MAX = 2**31 - 1
-#: Timeouts recv(0.0)'s quick look takes as zero; anything else (False,
-#: Decimal, ...) goes through the checks, which refuse what is not a number.
+#: The types of timeout recv(0.0)'s quick look takes, checked before the
+#: value is compared (whose __eq__ may be anyone's); anything else, False or
+#: Decimal(0) too, goes through the checks, which refuse what is not a number.
 _NUMBERS = (float, int)
 _HARDWARE_TIMESTAMPS = ethtool.SOF_TIMESTAMPING_RX_HARDWARE | ethtool.SOF_TIMESTAMPING_RAW_HARDWARE
 
@@ -161,7 +162,7 @@ class CtypesSocket:
         wait, and no ``recvmsg()``: a call through ctypes costs several
         times what the syscall does, so an empty poll looks before it reads.
         """
-        if timeout == 0 and type(timeout) in _NUMBERS and self._nothing_queued():
+        if type(timeout) in _NUMBERS and timeout == 0 and self._nothing_queued():
             return None
         errors.check_timeout(timeout)
         self._enter()
