@@ -14,29 +14,20 @@ is profiled. Prints the time per operation or frame.
 from __future__ import annotations
 
 import os
-import socket
-import struct
 import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from typing import Any
 
 import ferrocan
+from compare import FRAME_ID, PAYLOAD, PLAIN_FRAME, SEND_BATCH, plain_socket
 
-FRAME = struct.pack("=IB3x8s", 0x123, 8, bytes(range(1, 9)))
-MESSAGE = ferrocan.Message(arbitration_id=0x123, is_extended_id=False, data=bytes(range(1, 9)))
-BATCH = 200
-SO_RCVBUFFORCE = 33
+MESSAGE = ferrocan.Message(arbitration_id=FRAME_ID, is_extended_id=False, data=PAYLOAD)
 QUEUE_BYTES = 64 << 20  # room for every frame queued (the kernel doubles it)
 
 
-def plain_socket(channel: str, stack: ExitStack) -> socket.socket:
-    sock = stack.enter_context(socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW))
-    sock.bind((channel,))
-    return sock
-
-
-def bus(channel: str, stack: ExitStack, **options: object) -> ferrocan.Bus:
+def bus(channel: str, stack: ExitStack, **options: Any) -> ferrocan.Bus:
     return stack.enter_context(ferrocan.Bus(channel, backend="native", **options))
 
 
@@ -52,9 +43,9 @@ def loop_of(operation: str, count: int, stack: ExitStack) -> tuple[Callable[[], 
         return poll, count
     if operation == "recv":
         receiver = bus("vcan0", stack, receive_buffer_size=QUEUE_BYTES)
-        filler = plain_socket("vcan0", stack)
+        filler = stack.enter_context(plain_socket("vcan0"))
         for _ in range(count):
-            filler.send(FRAME)
+            filler.send(PLAIN_FRAME)
         recv = receiver.recv
 
         def drain() -> None:
@@ -75,7 +66,7 @@ def loop_of(operation: str, count: int, stack: ExitStack) -> tuple[Callable[[], 
         return round_trip, count
     if operation in ("send", "send-batch"):
         sender = bus("vcan1", stack)
-        plain_socket("vcan1", stack)  # listens, as in benches/raw.rs and compare.py
+        stack.enter_context(plain_socket("vcan1"))  # listens, as in benches/raw.rs and compare.py
         if operation == "send":
             send = sender.send
 
@@ -84,13 +75,13 @@ def loop_of(operation: str, count: int, stack: ExitStack) -> tuple[Callable[[], 
                     send(MESSAGE)
 
             return send_loop, count
-        send_batch, batch = sender.send_batch, [MESSAGE] * BATCH
+        send_batch, batch = sender.send_batch, [MESSAGE] * SEND_BATCH
 
         def send_batches() -> None:
-            for _ in range(count // BATCH):
+            for _ in range(count // SEND_BATCH):
                 send_batch(batch)
 
-        return send_batches, count // BATCH * BATCH
+        return send_batches, count // SEND_BATCH * SEND_BATCH
     raise SystemExit(f"unknown operation {operation!r}: poll, recv, round-trip, send, send-batch")
 
 
