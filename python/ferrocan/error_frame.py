@@ -88,6 +88,11 @@ class _OpenIntEnum(IntEnum):
         member._value_ = value
         return member
 
+    def __reduce_ex__(self, protocol: object) -> tuple[type[_OpenIntEnum], tuple[int]]:
+        # By value: some CPythons (Debian 12's 3.11.2) pickle an enum member
+        # by name, and the class has no attribute UNKNOWN_0x...
+        return type(self), (self._value_,)
+
 
 class ProtocolLocation(_OpenIntEnum):
     """data[3] of a CAN_ERR_PROT frame: where in the frame the violation was
