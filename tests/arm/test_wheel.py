@@ -64,7 +64,8 @@ def test_pip_installed_this_machines_wheel_with_the_native_backend(machine: str)
     dist = metadata.distribution("ferrocan")
     wheel = dist.read_text("WHEEL") or ""
     tags = [line.split(": ", 1)[1] for line in wheel.splitlines() if line.startswith("Tag: ")]
-    assert tags == [f"cp310-abi3-manylinux_2_17_{machine}"]
+    assert f"cp310-abi3-manylinux_2_17_{machine}" in tags
+    assert all(tag.startswith("cp310-abi3-manylinux") and tag.endswith(f"_{machine}") for tag in tags), tags
     assert Path(ferrocan.__file__).is_relative_to(sys.prefix), "ferrocan must come from the venv"
     assert native_available()
     assert ferrocan.backend == "native"
@@ -182,7 +183,7 @@ def test_ferrocan_to_candump(machine: str, make_bus: BusFactory) -> None:
             "123#01020304",
             "1ABCDEF0#DEADBEEF00112233",
             "321#R6",
-            "1F000001##3" + bytes(range(64)).hex().upper(),
+            "1F000001##7" + bytes(range(64)).hex().upper(),
         ]
 
 
@@ -191,7 +192,7 @@ def test_python_can_plugin_talks_to_python_cans_socketcan(machine: str) -> None:
         can.Bus(interface="ferrocan", channel="vcan0", fd=True) as ours,
         can.Bus(interface="socketcan", channel="vcan0", fd=True) as theirs,
     ):
-        assert ours.backend == "native"
+        assert "ferrocan native backend" in ours.channel_info
         ours.send(can.Message(arbitration_id=0x10, data=b"\x01", is_extended_id=False))
         got = theirs.recv(SLACK)
         assert got is not None and (got.arbitration_id, bytes(got.data)) == (0x10, b"\x01")
