@@ -7,7 +7,8 @@
 //! * [`frame`]: CAN and CAN FD frames in the kernel's layout, with validation.
 //! * [`socket`]: a non-blocking CAN_RAW socket and its syscalls.
 //! * [`rx_buffer`]: the `recvmmsg` buffer that `recv` serves from.
-//! * [`uring`]: the optional io_uring receive that makes empty polls free.
+//! * [`uring`]: the optional io_uring receive that makes empty polls free
+//!   (on the architectures the io-uring crate has bindings for).
 //! * [`endpoint`]: timeouts, interruption and shutdown around a socket.
 //! * [`waker`]: the eventfd that lets `shutdown` end a blocked wait.
 //! * [`fork`]: what a forked child must leave to its parent.
@@ -32,6 +33,7 @@ mod py_repr;
 pub mod recorder;
 pub mod rx_buffer;
 pub mod socket;
+#[cfg_attr(not(io_uring), path = "uring_unavailable.rs")]
 pub mod uring;
 pub mod waker;
 

@@ -177,6 +177,7 @@ impl Default for RxBuffer {
 
 /// [`parse_control`] for ancillary data that came without its msghdr
 /// (io_uring hands out the bytes).
+#[cfg_attr(not(any(io_uring, test)), expect(dead_code))]
 pub(crate) fn parse_control_bytes(control: &[u8]) -> (Duration, Option<u32>) {
     // SAFETY: an all-zero msghdr is valid; CMSG_* only read the control
     // pointer and length, which describe `control`.
