@@ -58,6 +58,11 @@ def open_buses(backend: str) -> Iterator[tuple[BusFactory, list[ferrocan.Bus]]]:
             bus.shutdown()
 
 
+#: The machines (``uname -m``) whose native build has io_uring: those the
+#: io-uring crate has kernel bindings for (build.rs).
+IO_URING_MACHINES = frozenset({"x86_64", "aarch64", "riscv64", "loongarch64", "ppc64", "ppc64le"})
+
+
 def kernel_release() -> tuple[int, int]:
     """The running kernel's major and minor version."""
     major, minor = os.uname().release.split(".")[:2]

@@ -65,7 +65,9 @@ def test_pip_installed_this_machines_wheel_with_the_native_backend(machine: str)
     wheel = dist.read_text("WHEEL") or ""
     tags = [line.split(": ", 1)[1] for line in wheel.splitlines() if line.startswith("Tag: ")]
     assert f"cp310-abi3-manylinux_2_17_{machine}" in tags
-    assert all(tag.startswith("cp310-abi3-manylinux") and tag.endswith(f"_{machine}") for tag in tags), tags
+    assert all(
+        tag.startswith("cp310-abi3-manylinux") and tag.endswith(f"_{machine}") for tag in tags
+    ), tags
     assert Path(ferrocan.__file__).is_relative_to(sys.prefix), "ferrocan must come from the venv"
     assert native_available()
     assert ferrocan.backend == "native"
