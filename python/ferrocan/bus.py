@@ -90,7 +90,8 @@ class Bus:
         driver has one; an error where it has not).
     :param io_uring: receive through io_uring, so that ``recv(0.0)`` on an
         empty bus costs no syscall: the native backend's default where the
-        kernel allows io_uring (Linux 6.0+), else it reads with a syscall per
+        kernel allows io_uring (Linux 6.0+) and the machine is 64-bit (the
+        armv7l build has no io_uring), else it reads with a syscall per
         poll, as the ctypes backend always does. ``channel_info`` says which.
     """
 
@@ -158,7 +159,8 @@ class Bus:
         if io_uring and not self._socket.io_uring:
             _log.log(
                 logging.INFO if io_uring_asked else logging.DEBUG,
-                "no io_uring for %r (it needs Linux 6.0 and may be disabled by "
+                "no io_uring for %r (it needs Linux 6.0 and a 64-bit build of ferrocan, "
+                "not armv7l's, and may be disabled by "
                 "kernel.io_uring_disabled or a seccomp filter): an empty recv(0.0) "
                 "makes one syscall",
                 self.channel,
