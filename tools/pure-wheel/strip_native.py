@@ -4,7 +4,8 @@
 
 writes dist/ferrocan-VERSION-py3-none-any.whl next to it: the same files
 minus the compiled code (the ``_native`` extension, any vendored ``*.libs/``)
-and minus the SBOM of the Rust crates linked into it; ``WHEEL`` says
+and minus the SBOM of the Rust crates linked into it (the license texts in
+``.dist-info/licenses/`` stay); ``WHEEL`` says
 ``Root-Is-Purelib: true`` and ``Tag: py3-none-any``; ``RECORD`` is rewritten
 with the hashes of what is left (PEP 427). ``METADATA`` is copied byte for
 byte, so name, version (Cargo.toml's), requires-python, extras, summary and
