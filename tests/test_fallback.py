@@ -211,6 +211,7 @@ def test_the_fallback_from_io_uring_is_logged() -> None:
     fallbacks = [line for line in said.splitlines() if "no io_uring" in line]
     assert fallbacks == [
         f"{level} no io_uring for 'vcan0' (it needs Linux 6.0 and a 64-bit build of ferrocan, "
-        "not armv7l's, and may be disabled by kernel.io_uring_disabled or a seccomp filter): an empty recv(0.0) makes one syscall"
+        "not armv7l's, and may be disabled by kernel.io_uring_disabled or a seccomp filter): "
+        "an empty recv(0.0) makes one syscall"
         for level in ("DEBUG", "INFO")
     ]
