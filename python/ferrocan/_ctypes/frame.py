@@ -35,6 +35,21 @@ _HEADER = struct.Struct("=IBBxB")
 _CLASSIC = struct.Struct("=IBxxB8s")
 _FD = struct.Struct("=IBBxx64s")
 
+
+def _taking_bytearrays(pack: Callable[..., bytes]) -> Callable[..., bytes]:
+    """``pack`` itself where struct's "s" takes any bytes-like object
+    (CPython); else ``pack`` given the data, its last field, as bytes: PyPy's
+    struct takes bytes only, and the data comes as a bytearray."""
+    try:
+        pack(0, 0, 0, bytearray())
+    except TypeError:
+        return lambda can_id, length, flags, data: pack(can_id, length, flags, bytes(data))
+    return pack
+
+
+_pack_classic = _taking_bytearrays(_CLASSIC.pack)
+_pack_fd = _taking_bytearrays(_FD.pack)
+
 _FD_LENGTHS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64)
 #: The length a CAN FD frame must have to carry n bytes: the next DLC step.
 _FD_PADDED = tuple(min(n for n in _FD_LENGTHS if n >= size) for size in range(65))
@@ -61,10 +76,10 @@ def encode(msg: Any) -> bytes:
         can_id |= CAN_ERR_FLAG
     if is_fd:
         flags = CANFD_FDF | (CANFD_BRS if brs else 0) | (CANFD_ESI if esi else 0)
-        return _FD.pack(can_id, _FD_PADDED[len(data)], flags, data)
+        return _pack_fd(can_id, _FD_PADDED[len(data)], flags, data)
     if remote:
         return _CLASSIC.pack(can_id, dlc, 0, b"")
-    return _CLASSIC.pack(can_id, len(data), dlc if dlc > len(data) else 0, data)
+    return _pack_classic(can_id, len(data), dlc if dlc > len(data) else 0, data)
 
 
 def decode(
