@@ -28,7 +28,6 @@ keeps every line written before, whole.
 from __future__ import annotations
 
 import os
-import socket
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,7 +35,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 from ferrocan import _backend
-from ferrocan._errors import no_such_interface
+from ferrocan._ctypes import libc
+from ferrocan._errors import check_channel, no_such_interface
 from ferrocan._log_format import FORMATS
 from ferrocan._sources import ANY, Source
 from ferrocan.exceptions import CanError
@@ -256,11 +256,15 @@ class _opened:
 
 
 def _check_exists(name: str) -> None:
-    if name != ANY:
-        try:
-            socket.if_nametoindex(name)
-        except OSError:
-            raise no_such_interface(name) from None
+    """Raises unless interface ``name`` exists. Asked of libc, not of the
+    socket module, which has no ``if_nametoindex`` on PyPy."""
+    if name == ANY:
+        return
+    encoded = os.fsencode(name)
+    if b"\0" in encoded:  # C would read only up to it
+        check_channel(name)  # raises the documented ValueError
+    if not libc.if_nametoindex(encoded):
+        raise no_such_interface(name)
 
 
 def _format_of(file: str | int | _Stream, format: str | None) -> str:
