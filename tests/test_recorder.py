@@ -6,6 +6,7 @@ formats) and through ``ferrocan replay``."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import select
 import signal
@@ -205,8 +206,12 @@ def test_error_frames_of_the_classes_asked_for_are_recorded(backend: str, tmp_pa
 
 
 @contextmanager
-def recording_process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([str(FERROCAN), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def recording_process(*args: str, backend: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """``ferrocan ARGS...``, on ``backend`` if given, else the default one."""
+    env = None if backend is None else {**os.environ, "FERROCAN_BACKEND": backend}
+    proc = subprocess.Popen(
+        [str(FERROCAN), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     try:
         yield proc
     finally:
@@ -253,11 +258,16 @@ def wait_for_size(path: Path, size: int, timeout: float = 120) -> None:
 @pytest.mark.usefixtures("mtu72")
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 0)])
 @pytest.mark.parametrize("format", FORMATS)
+@pytest.mark.parametrize("recorder_backend", ["native", "ctypes"])
 def test_a_signal_in_a_flood_leaves_a_whole_file(
-    sig: signal.Signals, status: int, format: str, tmp_path: Path
+    sig: signal.Signals, status: int, format: str, recorder_backend: str, tmp_path: Path
 ) -> None:
+    """The signal's handler raises in the main thread's wait for the
+    recording; the recording must still end whole (on ctypes, the thread
+    that writes it must be waited for to the end)."""
     path = tmp_path / f"stopped.{format}"
-    with flooding("vcan0"), recording_process("record", str(path), "-i", "vcan0") as proc:
+    command = ("record", str(path), "-i", "vcan0")
+    with flooding("vcan0"), recording_process(*command, backend=recorder_backend) as proc:
         first_line(proc)
         wait_for_size(path, 20_000)
         proc.send_signal(sig)

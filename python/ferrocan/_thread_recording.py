@@ -79,6 +79,13 @@ class ThreadRecording:
         self.written = self.dropped = 0
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        # Set once the file is whole and the descriptors closed. wait() waits
+        # for it rather than joining the thread: where a signal handler
+        # raises in a join (Ctrl-C, the command line's SIGTERM), the
+        # threading module of PyPy and of older CPythons marks the thread
+        # stopped although it still runs, so the next join returned at once
+        # and the process ended before the file was finished.
+        self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ferrocan-recorder", daemon=True)
         self._thread.start()
 
@@ -86,8 +93,7 @@ class ThreadRecording:
         self._stop.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        if not self._done.wait(timeout):
             return False
         error, self._error = self._error, None
         if error is not None:
@@ -100,8 +106,11 @@ class ThreadRecording:
         except BaseException as error:  # handed to wait()
             self._error = error
         finally:
-            self._close()
-            os.close(self._fd)
+            try:
+                self._close()
+                os.close(self._fd)
+            finally:
+                self._done.set()
 
     def _record(self) -> None:
         self._write(self._format.header(time.time()), 0)
