@@ -86,11 +86,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _send_paced(bus: Bus, frames: Frames, numbers: Iterable[int], gap: float, tally: Tally) -> None:
-    """One frame every ``gap`` seconds, on a schedule that does not drift."""
+    """One frame every ``gap`` seconds, on a schedule that does not drift.
+
+    The schedule starts once the first frame is sent, not when the command
+    started: opening the bus and the first send may take longer than a gap
+    (on PyPy, whose first calls through ctypes are slow), which would
+    otherwise send the next frames without their gaps."""
+    start = 0.0
     for number in numbers:
         if number:
-            time.sleep(max(0.0, tally.start + number * gap - time.monotonic()))
+            time.sleep(max(0.0, start + number * gap - time.monotonic()))
         bus.send(frames.frame(number))
+        if not number:
+            start = time.monotonic()
         tally.add(1)
 
 
