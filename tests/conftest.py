@@ -7,10 +7,18 @@ import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
-from ferrocan import link
 from ferrocan._backend import native_available
 
-from .support import BACKENDS, BusFactory, has_vcan, limit_queue, open_buses, run, set_mtu
+from .support import (
+    BACKENDS,
+    BusFactory,
+    has_vcan,
+    limit_queue,
+    link,
+    open_buses,
+    run,
+    set_mtu,
+)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -30,9 +30,9 @@ from typing import Any, NoReturn
 
 import ferrocan
 import pytest
-from ferrocan import CanOperationError, Message, link
+from ferrocan import CanOperationError, Message
 
-from .support import BusFactory, bus_arguments
+from .support import BusFactory, bus_arguments, link
 
 pytestmark = pytest.mark.reliability
 
