@@ -35,7 +35,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 from ferrocan import _backend
-from ferrocan._ctypes import libc
 from ferrocan._errors import check_channel, no_such_interface
 from ferrocan._log_format import FORMATS
 from ferrocan._sources import ANY, Source
@@ -260,6 +259,8 @@ def _check_exists(name: str) -> None:
     socket module, which has no ``if_nametoindex`` on PyPy."""
     if name == ANY:
         return
+    from ferrocan._ctypes import libc  # here: `import ferrocan` loads no ctypes backend
+
     encoded = os.fsencode(name)
     if b"\0" in encoded:  # C would read only up to it
         check_channel(name)  # raises the documented ValueError
