@@ -19,7 +19,7 @@ from ferrocan import Bus, Message
 from ferrocan._backend import native_available
 
 from ..peers import Candump, cansend
-from ..support import BusFactory
+from ..support import BusFactory, frame_fields
 
 #: Emulation makes everything slower; bounds are generous, never tight.
 SLACK = 2.0
@@ -39,25 +39,7 @@ FRAMES = {
 
 
 def same_frame(got: Message | None, sent: Message) -> bool:
-    return got is not None and (
-        got.arbitration_id,
-        got.is_extended_id,
-        got.is_remote_frame,
-        got.is_fd,
-        got.bitrate_switch,
-        got.error_state_indicator,
-        got.dlc,
-        bytes(got.data),
-    ) == (
-        sent.arbitration_id,
-        sent.is_extended_id,
-        sent.is_remote_frame,
-        sent.is_fd,
-        sent.bitrate_switch,
-        sent.error_state_indicator,
-        sent.dlc,
-        bytes(sent.data),
-    )
+    return got is not None and frame_fields(got) == frame_fields(sent)
 
 
 def test_pip_installed_this_machines_wheel_with_the_native_backend(machine: str) -> None:
