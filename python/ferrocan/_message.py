@@ -1,8 +1,10 @@
 """The pure-Python ``Message``, used when the native module is not available.
 
-It keeps python-can's ``can.Message`` names and semantics, with one difference:
-construction always validates (python-can only does with ``check=True``), with
-the exception types and texts that ``docs/errors.md`` specifies. The checks live
+It keeps python-can's ``can.Message`` names and semantics, with two
+differences: construction always validates (python-can only does with
+``check=True``), with the exception types and texts that ``docs/errors.md``
+specifies, and a message may be a CAN XL frame (``is_xl=True`` and four more
+keyword-only fields, which python-can does not have). The checks live
 in :func:`check_fields` so that the ctypes backend can apply them again at send
 time, to whatever a message's attributes have become since.
 
@@ -19,7 +21,7 @@ from collections.abc import Iterable
 from copy import deepcopy
 from typing import Any, TypeVar, Union
 
-from ferrocan._message_text import equals, format_repr, format_str
+from ferrocan._message_text import XL_FIELDS, equals, format_repr, format_str, xl_fields
 
 __all__ = [
     "CanData",
@@ -37,9 +39,12 @@ Channel = Union[str, int]
 _M = TypeVar("_M", bound="Message")
 
 _FD_MAX_LEN = 64
+_XL_MAX_LEN = 2048
 _CLASSIC_MAX_LEN = 8
 _EXTENDED_ID_MAX = 0x1FFFFFFF
 _STANDARD_ID_MAX = 0x7FF
+_BYTE_MAX = 0xFF
+_ACCEPTANCE_FIELD_MAX = 0xFFFFFFFF
 
 
 class _DefaultTrue:
@@ -72,18 +77,26 @@ _attributes = operator.attrgetter(
 )
 
 
+_xl_attributes = operator.attrgetter(*XL_FIELDS)
+
+
 def checked_fields(
     msg: Any, caller: str
 ) -> tuple[tuple[Any, ...], tuple[float, int, int, bytearray]]:
     """The attributes of any message (of either implementation, or a
-    ``can.Message``) as they are now, and :func:`check_fields` of them;
-    ``caller`` names the function in the error for an object that is none."""
+    ``can.Message``) as they are now, python-can's twelve then the five of
+    ``_message_text.XL_FIELDS``, and :func:`check_fields` of them; ``caller`` names the
+    function in the error for an object that is none."""
     try:
         fields = _attributes(msg)
     except AttributeError:
         raise TypeError(
             f"{caller} expects a ferrocan.Message or a can.Message, got {type(msg).__name__}"
         ) from None
+    try:
+        fields += _xl_attributes(msg)
+    except AttributeError:  # a can.Message: not CAN XL
+        fields += xl_fields(msg)
     return fields, check_fields(*fields)
 
 
@@ -100,6 +113,11 @@ def check_fields(
     is_rx: object,
     bitrate_switch: object,
     error_state_indicator: object,
+    is_xl: object = False,
+    sdu_type: object = 0,
+    acceptance_field: object = 0,
+    simple_extended_content: object = False,
+    vcid: object = 0,
 ) -> tuple[float, int, int, bytearray]:
     """Validate a message's fields as ``docs/errors.md`` specifies.
 
@@ -125,19 +143,31 @@ def check_fields(
     _check_bool("is_rx", is_rx)
     _check_bool("bitrate_switch", bitrate_switch)
     _check_bool("error_state_indicator", error_state_indicator)
+    _check_bool("is_xl", is_xl)
+    _check_int("sdu_type", sdu_type)
+    _check_int("acceptance_field", acceptance_field)
+    _check_bool("simple_extended_content", simple_extended_content)
+    _check_int("vcid", vcid)
 
     if range_error is not None:
         raise ValueError(range_error)
     seconds = _check_timestamp(timestamp)
     _check_kind(is_remote_frame, is_error_frame, is_fd)
-    _check_id(int(arbitration_id), is_extended_id)
-    _check_length(len(payload), is_remote_frame, is_fd)
-    length = _check_dlc(None if dlc is None else int(dlc), len(payload), is_remote_frame, is_fd)
+    given_dlc = None if dlc is None else int(dlc)
+    if is_xl:
+        _check_xl_kind(is_remote_frame, is_error_frame, is_fd, is_extended_id)
+        length = _check_xl_frame(int(arbitration_id), given_dlc, len(payload))
+    else:
+        _check_id(int(arbitration_id), is_extended_id)
+        _check_length(len(payload), is_remote_frame, is_fd)
+        length = _check_dlc(given_dlc, len(payload), is_remote_frame, is_fd)
     if not is_fd:
         if bitrate_switch:
             raise ValueError("bitrate_switch requires is_fd=True")
         if error_state_indicator:
             raise ValueError("error_state_indicator requires is_fd=True")
+    if sdu_type or acceptance_field or simple_extended_content or vcid:
+        _check_xl_fields(is_xl, sdu_type, acceptance_field, simple_extended_content, vcid)
     return seconds, int(arbitration_id), length, payload
 
 
@@ -145,6 +175,12 @@ def _check_bool(name: str, value: object) -> None:
     # bool cannot be subclassed, so an identity test is exact (and fast).
     if value.__class__ is not bool:
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
+def _check_int(name: str, value: object) -> None:
+    # bool is an int, and taken as one, as python-can takes it for dlc.
+    if not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
 
 
 def _coerce_data(data: object) -> tuple[bytearray, str | None]:
@@ -215,6 +251,69 @@ def _check_kind(is_remote_frame: object, is_error_frame: object, is_fd: object) 
         )
 
 
+def _check_xl_kind(
+    is_remote_frame: object, is_error_frame: object, is_fd: object, is_extended_id: object
+) -> None:
+    if is_remote_frame:
+        raise ValueError(
+            "is_remote_frame cannot be combined with is_xl: CAN XL has no remote frames"
+        )
+    if is_error_frame:
+        raise ValueError(
+            "is_error_frame cannot be combined with is_xl: error frames are classic CAN frames"
+        )
+    if is_fd:
+        raise ValueError("is_fd cannot be combined with is_xl: a frame is either CAN FD or CAN XL")
+    if is_extended_id:
+        raise ValueError(
+            "is_extended_id must be False for a CAN XL frame: its priority ID is 11 bits"
+        )
+
+
+def _check_xl_frame(priority: int, dlc: int | None, length: int) -> int:
+    """Check a CAN XL frame's priority ID, data and ``dlc``; return its dlc."""
+    if not 0 <= priority <= _STANDARD_ID_MAX:
+        raise ValueError(
+            f"arbitration_id {priority:#x} is out of range for a CAN XL priority ID: "
+            "must be in 0x0..0x7ff"
+        )
+    if not length:
+        raise ValueError("data is empty, but a CAN XL frame carries 1 to 2048 bytes")
+    if length > _XL_MAX_LEN:
+        raise ValueError(f"data is {length} bytes, but a CAN XL frame carries at most 2048")
+    if dlc is not None and dlc != length:
+        raise ValueError(
+            f"dlc {dlc} contradicts the {length} data bytes: leave dlc=None or set it to {length}"
+        )
+    return length
+
+
+def _check_xl_fields(
+    is_xl: object,
+    sdu_type: Any,
+    acceptance_field: Any,
+    simple_extended_content: object,
+    vcid: Any,
+) -> None:
+    """The ranges of the CAN XL fields, then that they are set on CAN XL frames only."""
+    if not 0 <= sdu_type <= _BYTE_MAX:
+        raise ValueError(f"sdu_type {int(sdu_type)} is out of range: must be in 0..255")
+    if not 0 <= acceptance_field <= _ACCEPTANCE_FIELD_MAX:
+        raise ValueError(
+            f"acceptance_field {int(acceptance_field):#x} is out of range: "
+            "must be in 0x0..0xffffffff"
+        )
+    if not 0 <= vcid <= _BYTE_MAX:
+        raise ValueError(f"vcid {int(vcid)} is out of range: must be in 0..255")
+    if is_xl:
+        return
+    for name, value in zip(
+        XL_FIELDS[1:], (sdu_type, acceptance_field, simple_extended_content, vcid)
+    ):
+        if value:
+            raise ValueError(f"{name} requires is_xl=True")
+
+
 def _check_id(arbitration_id: int, is_extended_id: object) -> None:
     if is_extended_id:
         if not 0 <= arbitration_id <= _EXTENDED_ID_MAX:
@@ -264,7 +363,7 @@ def _check_dlc(dlc: int | None, length: int, is_remote_frame: object, is_fd: obj
 
 
 class Message:
-    """A CAN or CAN FD frame, with python-can's ``can.Message`` interface.
+    """A CAN, CAN FD or CAN XL frame, with python-can's ``can.Message`` interface.
 
     Messages compare by identity, as in python-can; use :meth:`equals` to
     compare values. Only the documented attributes exist (``__slots__``), and
@@ -275,6 +374,7 @@ class Message:
     __slots__ = (
         "__weakref__",
         "_data",
+        "acceptance_field",
         "arbitration_id",
         "bitrate_switch",
         "channel",
@@ -285,7 +385,11 @@ class Message:
         "is_fd",
         "is_remote_frame",
         "is_rx",
+        "is_xl",
+        "sdu_type",
+        "simple_extended_content",
         "timestamp",
+        "vcid",
     )
 
     timestamp: float
@@ -299,6 +403,11 @@ class Message:
     is_rx: bool
     bitrate_switch: bool
     error_state_indicator: bool
+    is_xl: bool
+    sdu_type: int
+    acceptance_field: int
+    simple_extended_content: bool
+    vcid: int
     _data: bytearray
 
     def __init__(
@@ -316,14 +425,26 @@ class Message:
         bitrate_switch: bool = False,
         error_state_indicator: bool = False,
         check: bool = False,
+        *,
+        is_xl: bool = False,
+        sdu_type: int = 0,
+        acceptance_field: int = 0,
+        simple_extended_content: bool = False,
+        vcid: int = 0,
         **legacy: Any,
     ) -> None:
         """Build and validate a message; ``check`` is accepted for
-        compatibility and ignored, since ferrocan always validates."""
+        compatibility and ignored, since ferrocan always validates.
+
+        A CAN XL frame (``is_xl=True``) has an 11-bit priority ID as its
+        ``arbitration_id`` (``is_extended_id`` then defaults to False), 1 to
+        2048 data bytes, and the fields ``sdu_type`` (0..255),
+        ``acceptance_field`` (32 bits), ``simple_extended_content`` and
+        ``vcid`` (the virtual CAN network ID, 0..255)."""
         if legacy:
             is_extended_id = _legacy_extended_id(is_extended_id, legacy)
         elif is_extended_id is _EXTENDED_DEFAULT:
-            is_extended_id = True
+            is_extended_id = is_xl is not True
         self.timestamp, self.arbitration_id, self.dlc, self._data = check_fields(
             timestamp,
             arbitration_id,
@@ -337,6 +458,11 @@ class Message:
             is_rx,
             bitrate_switch,
             error_state_indicator,
+            is_xl,
+            sdu_type,
+            acceptance_field,
+            simple_extended_content,
+            vcid,
         )
         self.is_extended_id = is_extended_id
         self.is_remote_frame = is_remote_frame
@@ -346,6 +472,11 @@ class Message:
         self.is_rx = is_rx
         self.bitrate_switch = bitrate_switch
         self.error_state_indicator = error_state_indicator
+        self.is_xl = is_xl
+        self.sdu_type = int(sdu_type)
+        self.acceptance_field = int(acceptance_field)
+        self.simple_extended_content = simple_extended_content
+        self.vcid = int(vcid)
 
     @classmethod
     def _unchecked(
@@ -362,6 +493,12 @@ class Message:
         is_rx: bool,
         bitrate_switch: bool,
         error_state_indicator: bool,
+        *,
+        is_xl: bool = False,
+        sdu_type: int = 0,
+        acceptance_field: int = 0,
+        simple_extended_content: bool = False,
+        vcid: int = 0,
     ) -> _M:
         """Build a message without validation, for frames the kernel delivered."""
         msg = object.__new__(cls)
@@ -377,6 +514,11 @@ class Message:
         msg.is_rx = is_rx
         msg.bitrate_switch = bitrate_switch
         msg.error_state_indicator = error_state_indicator
+        msg.is_xl = is_xl
+        msg.sdu_type = sdu_type
+        msg.acceptance_field = acceptance_field
+        msg.simple_extended_content = simple_extended_content
+        msg.vcid = vcid
         return msg
 
     @property
@@ -414,19 +556,38 @@ class Message:
 
     def __copy__(self: _M) -> _M:
         """A shallow copy: like python-can's, it shares the data bytearray."""
-        return self._unchecked(*self._fields())
+        return self._unchecked(*self._fields(), **self._xl_fields())
 
     def __deepcopy__(self: _M, memo: dict[int, Any]) -> _M:
-        copy = self._unchecked(*self._fields())
+        copy = self._unchecked(*self._fields(), **self._xl_fields())
         copy.channel = deepcopy(self.channel, memo)
         copy._data = deepcopy(self._data, memo)
         return copy
 
-    def __reduce__(self) -> tuple[type[Message], tuple[Any, ...]]:
-        # The same tuple as the native Message's, so a pickle made by one
-        # implementation loads in the other (both are ``ferrocan.Message``).
+    def __reduce__(self) -> tuple[Any, ...]:
+        """The native Message's reduction, so that a pickle made by one
+        implementation loads in the other (both are ``ferrocan.Message``).
+
+        The constructor's arguments, python-can's twelve; a CAN XL message,
+        whose data the constructor would refuse without ``is_xl`` (which
+        pickle cannot pass: it is keyword-only), is built with no data and
+        gets its data, dlc and CAN XL fields from :meth:`__setstate__`.
+        """
         fields = self._fields()
-        return type(self), (*fields[:7], bytes(self._data), *fields[8:])
+        if not self.is_xl:
+            return type(self), (*fields[:6], self.dlc, bytes(self._data), *fields[8:])
+        state = {**self._xl_fields(), "dlc": self.dlc, "data": bytes(self._data)}
+        return type(self), (*fields[:6], 0, b"", *fields[8:]), state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Apply the state of a CAN XL message's pickle (see :meth:`__reduce__`)."""
+        self.is_xl = state["is_xl"]
+        self.sdu_type = state["sdu_type"]
+        self.acceptance_field = state["acceptance_field"]
+        self.simple_extended_content = state["simple_extended_content"]
+        self.vcid = state["vcid"]
+        self.dlc = state["dlc"]
+        self._data = bytearray(state["data"])
 
     def _fields(self) -> tuple[Any, ...]:
         """Every field, in constructor order."""
@@ -444,6 +605,16 @@ class Message:
             self.bitrate_switch,
             self.error_state_indicator,
         )
+
+    def _xl_fields(self) -> dict[str, Any]:
+        """The CAN XL fields, by name."""
+        return {
+            "is_xl": self.is_xl,
+            "sdu_type": self.sdu_type,
+            "acceptance_field": self.acceptance_field,
+            "simple_extended_content": self.simple_extended_content,
+            "vcid": self.vcid,
+        }
 
     def equals(
         self,
