@@ -1,5 +1,6 @@
 """The constants of linux/can.h (and can/error.h's mask) that both Python
-implementations use: frame flags, ID masks, payload lengths and MTUs."""
+implementations use: frame flags, ID masks, payload lengths and MTUs, for
+classic CAN, CAN FD and CAN XL."""
 
 # can_id's top three bits.
 CAN_EFF_FLAG = 0x80000000
@@ -19,8 +20,17 @@ CANFD_ESI = 0x02
 #: Set by the kernel in every CAN FD frame it delivers.
 CANFD_FDF = 0x04
 
+# canxl_frame: prio holds the priority ID and, above it, the VCID.
+CANXL_PRIO_MASK = 0x7FF
+CANXL_VCID_OFFSET = 16
+CANXL_VCID_MASK = 0xFF0000
+# canxl_frame.flags.
+CANXL_XLF = 0x80
+CANXL_SEC = 0x01
+
 CAN_MAX_DLEN = 8
 CANFD_MAX_DLEN = 64
+CANXL_HDR_SIZE = 12
 CAN_MTU = 16
 CANFD_MTU = 72
 CANXL_MTU = 2060

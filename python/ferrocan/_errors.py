@@ -85,6 +85,32 @@ def fd_not_enabled(channel: str) -> CanOperationError:
     )
 
 
+def xl_not_enabled(channel: str) -> CanOperationError:
+    return CanOperationError(
+        f"cannot send a CAN XL frame on '{channel}': open the bus with xl=True"
+    )
+
+
+def xl_mtu(channel: str, mtu: int) -> CanOperationError:
+    """The kernel refused a CAN XL frame because ``channel``'s MTU is ``mtu``."""
+    return CanOperationError(
+        f"cannot send a CAN XL frame on '{channel}': its MTU is {mtu}, and CAN XL needs "
+        f"2060 (ip link set {channel} mtu 2060)"
+    )
+
+
+def vcid_not_supported(channel: str, vcid: int) -> CanOperationError:
+    return CanOperationError(
+        f"cannot send vcid={vcid} on '{channel}': VCIDs need Linux 6.9 or later"
+    )
+
+
+def xl_not_periodic() -> ValueError:
+    return ValueError(
+        "send_periodic cannot send CAN XL frames: the kernel's CAN_BCM has no CAN XL support"
+    )
+
+
 def transmit_buffer_full(channel: str, timeout: float) -> CanOperationError:
     return CanOperationError(
         f"transmit buffer full on '{channel}': the frame was not taken within {float(timeout)!r} s",
@@ -142,6 +168,53 @@ def open_failed(channel: str, code: int, module: str = "can-raw") -> CanInitiali
     return CanInitializationError(
         f"cannot open CAN interface '{channel}': {os.strerror(code)}", code
     )
+
+
+def xl_not_supported() -> CanInitializationError:
+    return CanInitializationError(
+        f"CAN XL needs Linux 6.2 or later (CAN_RAW_XL_FRAMES); this kernel is {os.uname().release}"
+    )
+
+
+def vcids_not_supported() -> CanInitializationError:
+    return CanInitializationError(
+        "tx_vcid and rx_vcid need Linux 6.9 or later (CAN_RAW_XL_VCID_OPTS); "
+        f"this kernel is {os.uname().release}"
+    )
+
+
+def check_vcids(xl: bool, tx_vcid: object, rx_vcid: object) -> None:
+    """``tx_vcid``: None or an int (not a bool) in 0..255; ``rx_vcid``: None
+    or a ``(vcid, mask)`` tuple of two such ints; either only with ``xl``."""
+    if tx_vcid is not None:
+        _check_tx_vcid(tx_vcid)
+    if rx_vcid is not None:
+        _check_rx_vcid(rx_vcid)
+    for name, value in (("tx_vcid", tx_vcid), ("rx_vcid", rx_vcid)):
+        if value is not None and not xl:
+            raise ValueError(f"{name} requires xl=True")
+
+
+def _check_tx_vcid(tx_vcid: object) -> None:
+    if not isinstance(tx_vcid, int) or isinstance(tx_vcid, bool):
+        raise TypeError(f"tx_vcid must be an int in 0..255 or None, got {type(tx_vcid).__name__}")
+    if not 0 <= tx_vcid <= 255:
+        raise ValueError(f"tx_vcid {tx_vcid} is out of range: must be in 0..255 or None")
+
+
+def _check_rx_vcid(rx_vcid: object) -> None:
+    if not (isinstance(rx_vcid, tuple) and len(rx_vcid) == 2 and all(map(_is_int, rx_vcid))):
+        raise TypeError(
+            f"rx_vcid must be a (vcid, mask) tuple of two ints in 0..255, or None, got {rx_vcid!r}"
+        )
+    if not all(0 <= value <= 255 for value in rx_vcid):
+        raise ValueError(
+            f"rx_vcid {rx_vcid!r} is out of range: its vcid and mask must be in 0..255"
+        )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_receive_buffer_size(size: object) -> None:

@@ -1,6 +1,7 @@
-"""Messages to and from the kernel's ``struct can_frame`` and ``struct canfd_frame``.
+"""Messages to and from the kernel's ``struct can_frame``, ``struct
+canfd_frame`` and ``struct canxl_frame``.
 
-Both share one layout (``<linux/can.h>``)::
+The first two share one layout (``<linux/can.h>``)::
 
     u32 can_id   ID and the EFF/RTR/ERR flags, in host byte order
     u8  len      payload length
@@ -10,6 +11,17 @@ Both share one layout (``<linux/can.h>``)::
     u8  data[8] or data[64]
 
 and the kernel tells them apart by size alone: 16 bytes classic, 72 bytes FD.
+A CAN XL frame is a header and exactly its data (13 to 2060 bytes)::
+
+    u32 prio     the 11-bit priority ID, and the VCID in bits 16..23
+    u8  flags    XLF (always set), SEC
+    u8  sdt      SDU type
+    u16 len      payload length, 1..2048
+    u32 af       acceptance field
+    u8  data[len]
+
+whose size may be a classic or FD frame's: its XLF flag, where the others
+have their length (at most 64), tells it apart.
 """
 
 from __future__ import annotations
@@ -27,6 +39,12 @@ from ferrocan._can_h import (
     CANFD_ESI,
     CANFD_FDF,
     CANFD_MTU,
+    CANXL_HDR_SIZE,
+    CANXL_PRIO_MASK,
+    CANXL_SEC,
+    CANXL_VCID_MASK,
+    CANXL_VCID_OFFSET,
+    CANXL_XLF,
 )
 from ferrocan._message import checked_fields
 
@@ -34,6 +52,9 @@ _HEADER = struct.Struct("=IBBxB")
 # "8s"/"64s" pad the data with zeros up to the frame's full size.
 _CLASSIC = struct.Struct("=IBxxB8s")
 _FD = struct.Struct("=IBBxx64s")
+_XL_HEADER = struct.Struct("=IBBHI")
+#: The offset of the flags byte, where CAN XL has XLF and the others their length.
+FLAGS_OFFSET = 4
 
 
 def _taking_bytearrays(pack: Callable[..., bytes]) -> Callable[..., bytes]:
@@ -58,7 +79,8 @@ _M = TypeVar("_M")
 
 
 def encode(msg: Any) -> bytes:
-    """The kernel frame for ``msg``: CAN_MTU or CANFD_MTU bytes.
+    """The kernel frame for ``msg``: CAN_MTU or CANFD_MTU bytes, or a CAN
+    XL frame's header and data.
 
     ``msg`` is anything with python-can's ``Message`` attributes (a
     ``ferrocan.Message`` of either implementation, a ``can.Message``); they
@@ -66,7 +88,9 @@ def encode(msg: Any) -> bytes:
     message was built.
     """
     fields, (_, arbitration_id, dlc, data) = checked_fields(msg, "send()")
-    _, _, extended, remote, error, _, _, _, is_fd, _, brs, esi = fields
+    _, _, extended, remote, error, _, _, _, is_fd, _, brs, esi, is_xl, *xl = fields
+    if is_xl:
+        return _encode_xl(arbitration_id, data, *xl)
     can_id = arbitration_id
     if extended:
         can_id |= CAN_EFF_FLAG
@@ -80,6 +104,68 @@ def encode(msg: Any) -> bytes:
     if remote:
         return _CLASSIC.pack(can_id, dlc, 0, b"")
     return _pack_classic(can_id, len(data), dlc if dlc > len(data) else 0, data)
+
+
+def _encode_xl(
+    priority: int,
+    data: bytearray,
+    sdu_type: int,
+    acceptance_field: int,
+    simple_extended_content: bool,
+    vcid: int,
+) -> bytes:
+    flags = CANXL_XLF | (CANXL_SEC if simple_extended_content else 0)
+    prio = priority | vcid << CANXL_VCID_OFFSET
+    return _XL_HEADER.pack(prio, flags, sdu_type, len(data), acceptance_field) + data
+
+
+def vcid_of(xl_frame: bytes) -> int:
+    """The VCID in an encoded CAN XL frame."""
+    prio: int = _XL_HEADER.unpack_from(xl_frame)[0]
+    return (prio & CANXL_VCID_MASK) >> CANXL_VCID_OFFSET
+
+
+def decode_any(
+    make: Callable[..., _M],
+    frame: bytearray,
+    size: int,
+    timestamp: float,
+    is_rx: bool,
+    channel: str | None,
+) -> _M:
+    """:func:`decode` for a socket that also receives CAN XL frames."""
+    if frame[FLAGS_OFFSET] & CANXL_XLF:
+        return _decode_xl(make, frame, timestamp, is_rx, channel)
+    return decode(make, frame, size, timestamp, is_rx, channel)
+
+
+def _decode_xl(
+    make: Callable[..., _M],
+    frame: bytearray,
+    timestamp: float,
+    is_rx: bool,
+    channel: str | None,
+) -> _M:
+    prio, flags, sdu_type, length, acceptance_field = _XL_HEADER.unpack_from(frame)
+    return make(
+        timestamp,
+        prio & CANXL_PRIO_MASK,
+        False,
+        False,
+        False,
+        channel,
+        length,
+        frame[CANXL_HDR_SIZE : CANXL_HDR_SIZE + length],
+        False,
+        is_rx,
+        False,
+        False,
+        is_xl=True,
+        sdu_type=sdu_type,
+        acceptance_field=acceptance_field,
+        simple_extended_content=bool(flags & CANXL_SEC),
+        vcid=(prio & CANXL_VCID_MASK) >> CANXL_VCID_OFFSET,
+    )
 
 
 def decode(

@@ -25,13 +25,14 @@ class RxBuffer:
     """A frame buffer, an address, a control buffer and the msghdr pointing at them.
 
     Made once and reused, so that a receive allocates nothing but the message.
-    ``frame`` holds the last frame received.
+    ``frame`` holds the last frame received; it has room for ``size`` bytes:
+    CANFD_MTU, or CANXL_MTU on a socket that receives CAN XL frames.
     """
 
     __slots__ = ("_address", "_control", "_msghdr", "_pinned", "_source", "frame")
 
-    def __init__(self) -> None:
-        self.frame = bytearray(CANFD_MTU)
+    def __init__(self, size: int = CANFD_MTU) -> None:
+        self.frame = bytearray(size)
         self._control = bytearray(_CONTROL_SIZE)
         # ctypes views pin the bytearrays (they cannot be resized while
         # exported) and give their addresses.

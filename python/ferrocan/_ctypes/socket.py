@@ -8,6 +8,9 @@ wait at once.
 A socket on ``channel=''`` is bound to every CAN interface: each message
 received names the interface it came in on, and each message sent goes to
 the interface its ``channel`` names.
+
+A socket opened with ``xl=True`` sends and receives CAN XL frames besides
+classic and CAN FD ones; its receive buffers hold CANXL_MTU bytes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ferrocan import _errors as errors
-from ferrocan._can_h import CAN_ERR_MASK, CANFD_MTU
+from ferrocan._can_h import CAN_ERR_MASK, CANFD_MTU, CANXL_MTU, CANXL_XLF
 from ferrocan._ctypes import ethtool, frame, libc
 from ferrocan._ctypes.interfaces import ADDRESS_SIZE, Interfaces, name_of
 from ferrocan._ctypes.rx_buffer import RxBuffer
@@ -62,6 +65,13 @@ _INT_MAX = 2**31 - 1
 #: Decimal(0) too, goes through the checks, which refuse what is not a number.
 _NUMBERS = (float, int)
 _HARDWARE_TIMESTAMPS = ethtool.SOF_TIMESTAMPING_RX_HARDWARE | ethtool.SOF_TIMESTAMPING_RAW_HARDWARE
+#: struct can_raw_vcid_options: flags, tx_vcid, rx_vcid, rx_vcid_mask.
+_VCID_OPTIONS = struct.Struct("=BBBB")
+#: The ioctl that reads an interface's MTU, and its struct ifreq.
+_SIOCGIFMTU = 0x8921
+_IFREQ_MTU = "=16si20x"
+#: The offset in a frame of the byte where CAN XL sets XLF (see frame.py).
+_FLAGS_OFFSET = frame.FLAGS_OFFSET
 
 
 class CtypesSocket:
@@ -74,6 +84,11 @@ class CtypesSocket:
     device's raw clock, for devices that stamp frames). ``message_class`` is
     the class received messages are built with (its ``_unchecked``
     classmethod); it defaults to ``ferrocan.Message``.
+
+    ``xl`` enables CAN XL (and CAN FD) frames. Where the kernel has VCID
+    options (Linux 6.9+), each frame is sent with its message's VCID, or
+    with ``tx_vcid`` if that is given, and the frames received are those
+    whose VCID matches ``rx_vcid``, a ``(vcid, mask)`` pair (default: all).
     """
 
     backend = "ctypes"
@@ -84,6 +99,9 @@ class CtypesSocket:
         channel: str,
         *,
         fd: bool = False,
+        xl: bool = False,
+        tx_vcid: int | None = None,
+        rx_vcid: tuple[int, int] | None = None,
         receive_own_messages: bool = False,
         local_loopback: bool = True,
         error_frames: bool = True,
@@ -106,15 +124,23 @@ class CtypesSocket:
             message_class = default_class
         self.channel = channel
         self._on_error_frame = on_error_frame
-        self._fd_frames = fd
+        self._fd_frames = fd or xl
+        self._xl_frames = xl
         self._make: Callable[..., Message] = message_class._unchecked
+        self._decode = frame.decode_any if xl else frame.decode
+        self._frame_size = CANXL_MTU if xl else CANFD_MTU
         # Names and addresses of the interfaces, on every interface only.
         self._interfaces = Interfaces() if channel == "" else None
         hardware = timestamping == "hardware"
-        options = _socket_options(fd, receive_own_messages, local_loopback, error_frames, hardware)
+        options = _socket_options(
+            fd or xl, receive_own_messages, local_loopback, error_frames, hardware
+        )
         if filters is not None:
             options.append((libc.SOL_CAN_RAW, libc.CAN_RAW_FILTER, _pack_filters(filters)))
-        self._sock, self._ifindex = _open(channel, options, receive_buffer_size, hardware)
+        xl_options = (tx_vcid, rx_vcid) if xl else None
+        self._sock, self._ifindex, self._vcid_options = _open(
+            channel, options, receive_buffer_size, hardware, xl_options
+        )
         try:
             self._receive_buffer_size = _receive_buffer_size(self._sock)
             self._waker = Waker()
@@ -144,7 +170,7 @@ class CtypesSocket:
         self._shutdown_lock = threading.RLock()  # reentrant: signal handlers may shut down
         # Receive buffers not in use. Usually one; a thread that finds none
         # (another thread is receiving) makes more.
-        self._idle_buffers = [RxBuffer()]
+        self._idle_buffers = [RxBuffer(self._frame_size)]
         # statistics(). Updated without a lock, like _busy: exact as long as
         # no two threads finish a frame on this socket at the same instant.
         self._received = 0
@@ -355,7 +381,7 @@ class CtypesSocket:
         try:
             buffers = self._idle_buffers.pop()
         except IndexError:
-            buffers = RxBuffer()
+            buffers = RxBuffer(self._frame_size)
         try:
             size = buffers.recvmsg(self._sock)
             if size < 0:
@@ -366,7 +392,7 @@ class CtypesSocket:
                     raise _Down
                 raise errors.receive_failed(self.channel, self._unless_gone(code))
             self._received += 1
-            return frame.decode(
+            return self._decode(
                 self._make,
                 buffers.frame,
                 size,
@@ -399,9 +425,20 @@ class CtypesSocket:
         """The frame for ``msg``, and the interface it goes to."""
         data = frame.encode(msg)
         channel = self._destination(msg)
-        if len(data) == CANFD_MTU and not self._fd_frames:
+        if data[_FLAGS_OFFSET] & CANXL_XLF:
+            self._check_xl(data, channel)
+        elif len(data) == CANFD_MTU and not self._fd_frames:
             raise errors.fd_not_enabled(channel)
         return data, channel
+
+    def _check_xl(self, data: bytes, channel: str) -> None:
+        """Refuse the CAN XL frame ``data`` where this socket cannot send it."""
+        if not self._xl_frames:
+            raise errors.xl_not_enabled(channel)
+        if not self._vcid_options:
+            vcid = frame.vcid_of(data)
+            if vcid:
+                raise errors.vcid_not_supported(channel, vcid)
 
     def _destination(self, msg: Any) -> str:
         """This socket's interface; on every interface, the one ``msg.channel``
@@ -454,6 +491,10 @@ class CtypesSocket:
             return 0
         if code in _QUEUE_FULL:
             return code
+        if code == errno.EINVAL and data[_FLAGS_OFFSET] & CANXL_XLF:
+            mtu = _interface_mtu(self._sock, channel)
+            if mtu is not None and mtu != CANXL_MTU:
+                raise errors.xl_mtu(channel, mtu)
         raise errors.transmit_failed(channel, self._unless_gone(code))
 
     def _unless_gone(self, code: int) -> int:
@@ -549,10 +590,13 @@ def _open(
     options: list[tuple[int, int, bytes]],
     receive_buffer_size: int | None,
     hardware: bool,
-) -> tuple[int, int]:
+    xl: tuple[int | None, tuple[int, int] | None] | None,
+) -> tuple[int, int, bool]:
     """A CAN_RAW socket with ``options`` and the receive buffer set, bound to
-    ``channel``; with ``hardware``, only if the device stamps received frames.
-    Returns the socket and the index of the interface it is bound to.
+    ``channel``; with ``hardware``, only if the device stamps received frames;
+    with ``xl``, ``(tx_vcid, rx_vcid)``, a CAN XL socket (see :func:`_enable_xl`).
+    Returns the socket, the index of the interface it is bound to, and
+    whether the socket has VCID options.
 
     Every option is set before the socket is bound: from binding on, the
     kernel queues frames as the options then in force let them in."""
@@ -563,6 +607,7 @@ def _open(
         for level, option, packed in options:
             if libc.setsockopt(sock, level, option, packed, len(packed)):
                 raise errors.open_failed(channel, ctypes.get_errno())
+        vcid_options = xl is not None and _enable_xl(sock, channel, *xl)
         if receive_buffer_size is not None:
             _set_receive_buffer(sock, channel, receive_buffer_size)
         index = _bind(sock, channel)
@@ -571,7 +616,33 @@ def _open(
     except BaseException:
         libc.close(sock)
         raise
-    return sock, index
+    return sock, index, vcid_options
+
+
+def _enable_xl(
+    sock: int, channel: str, tx_vcid: int | None, rx_vcid: tuple[int, int] | None
+) -> bool:
+    """Set CAN_RAW_XL_FRAMES (CAN FD frames are already on) and, where the
+    kernel has them, the VCID options: each frame keeps its own VCID unless
+    ``tx_vcid`` stamps one on all, and those matching ``rx_vcid`` (default:
+    every VCID) are received. Returns whether the kernel has VCID options."""
+    if _set_int(sock, libc.SOL_CAN_RAW, libc.CAN_RAW_XL_FRAMES, 1):
+        code = ctypes.get_errno()
+        if code == errno.ENOPROTOOPT:
+            raise errors.xl_not_supported()
+        raise errors.open_failed(channel, code)
+    flags = libc.CAN_RAW_XL_VCID_TX_PASS | libc.CAN_RAW_XL_VCID_RX_FILTER
+    if tx_vcid is not None:
+        flags |= libc.CAN_RAW_XL_VCID_TX_SET
+    packed = _VCID_OPTIONS.pack(flags, tx_vcid or 0, *(rx_vcid or (0, 0)))
+    if not libc.setsockopt(sock, libc.SOL_CAN_RAW, libc.CAN_RAW_XL_VCID_OPTS, packed, len(packed)):
+        return True
+    code = ctypes.get_errno()
+    if code != errno.ENOPROTOOPT:
+        raise errors.open_failed(channel, code)
+    if tx_vcid is not None or rx_vcid is not None:
+        raise errors.vcids_not_supported()
+    return False
 
 
 def _set_int(sock: int, level: int, option: int, value: int) -> int:
@@ -654,6 +725,16 @@ def _is_up(sock: int, index: int) -> bool:
     except OSError:
         return True
     return bool(struct.unpack(_IFREQ_FLAGS, reply)[1] & _IFF_UP)
+
+
+def _interface_mtu(sock: int, channel: str) -> int | None:
+    """``channel``'s MTU, asked through the socket ``sock``; None if that fails."""
+    try:
+        reply = fcntl.ioctl(sock, _SIOCGIFMTU, struct.pack(_IFREQ_MTU, os.fsencode(channel), 0))
+    except OSError:
+        return None
+    mtu: int = struct.unpack(_IFREQ_MTU, reply)[1]
+    return mtu
 
 
 class _Down(Exception):
