@@ -78,6 +78,15 @@ class Bus:
     :param receive_own_messages: receive the frames this bus sends.
     :param local_loopback: let other sockets on this host see what this bus sends.
     :param fd: send and receive CAN FD frames.
+    :param xl: send and receive CAN XL frames, as well as classic and CAN FD
+        ones (Linux 6.2 or later; sending needs an interface MTU of 2060).
+        ``bus.protocol`` stays ``CAN_FD``; ``bus.xl`` tells.
+    :param tx_vcid: on an ``xl`` bus, the VCID (0..255) stamped on every
+        frame sent; by default each frame carries its message's ``vcid``.
+        Needs Linux 6.9 or later (CAN_RAW_XL_VCID_OPTS).
+    :param rx_vcid: on an ``xl`` bus, a ``(vcid, mask)`` pair: only CAN XL
+        frames whose VCID matches ``vcid`` in the bits of ``mask`` are
+        received; by default ``(0, 0)``, every VCID. Needs Linux 6.9 or later.
     :param can_filters: python-can filter dicts, applied in the kernel.
     :param ignore_rx_error_frames: do not receive error frames.
     :param receive_buffer_size: the socket's receive buffer in bytes; the
@@ -104,11 +113,14 @@ class Bus:
         receive_own_messages: bool = False,
         local_loopback: bool = True,
         fd: bool = False,
+        xl: bool = False,
         can_filters: Iterable[CanFilter] | None = None,
         ignore_rx_error_frames: bool = False,
         io_uring: bool | None = None,
         receive_buffer_size: int | None = None,
         timestamping: str = "software",
+        tx_vcid: int | None = None,
+        rx_vcid: tuple[int, int] | None = None,
         **kwargs: Any,
     ) -> None:
         interface = _legacy_bustype(interface, kwargs)
@@ -116,6 +128,8 @@ class Bus:
         self.channel = errors.check_channel(channel)
         self.backend = _choose_backend(interface, backend)
         errors.check_timestamping(timestamping)
+        self.xl = errors.check_flag("xl", xl)
+        errors.check_vcids(self.xl, tx_vcid, rx_vcid)
         self._filters, filter_pairs = _filters.parse(can_filters)
         io_uring_asked = io_uring is not None
         if io_uring is None:
@@ -124,6 +138,9 @@ class Bus:
         self._socket = _backend.socket_class(self.backend)(
             self.channel,
             fd=errors.check_flag("fd", fd),
+            xl=self.xl,
+            tx_vcid=tx_vcid,
+            rx_vcid=rx_vcid,
             receive_own_messages=errors.check_flag("receive_own_messages", receive_own_messages),
             local_loopback=errors.check_flag("local_loopback", local_loopback),
             error_frames=not errors.check_flag("ignore_rx_error_frames", ignore_rx_error_frames),
@@ -143,15 +160,17 @@ class Bus:
         self._periodic_tasks: list[PeriodicTask] = []
         # The tasks holding a CAN_BCM socket, closed at shutdown.
         self._task_sockets = TaskSockets()
-        self.protocol = CanProtocol.CAN_FD if fd else CanProtocol.CAN_20
+        # An xl bus speaks CAN FD as well, and says so; bus.xl tells CAN XL.
+        self.protocol = CanProtocol.CAN_FD if fd or self.xl else CanProtocol.CAN_20
         reception = ", io_uring" if self._socket.io_uring else ""
         self.channel_info = (
             f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend{reception})"
         )
         _log.debug(
-            "opened %s: fd=%s, filters=%s, receive buffer %d bytes, %s timestamps",
+            "opened %s: fd=%s, xl=%s, filters=%s, receive buffer %d bytes, %s timestamps",
             self.channel_info,
             fd,
+            self.xl,
             self._filters,
             granted,
             timestamping,
@@ -221,6 +240,8 @@ class Bus:
         messages = as_messages(msgs)
         check_timing(period, duration)
         check_messages(messages)
+        if any(getattr(msg, "is_xl", False) for msg in messages):
+            raise errors.xl_not_periodic()
         if messages[0].is_fd and self.protocol is not CanProtocol.CAN_FD:
             raise errors.fd_not_enabled(self.channel)
         self._check_open()
