@@ -2,8 +2,9 @@
 //!
 //! The `socketcan` crate's [`CanInterface`] brings interfaces up and down,
 //! creates vcans and sets the CAN parameters; the rest (reading kind, queue
-//! length and statistics, vxcan pairs, the queue length) is plain rtnetlink
-//! through neli, the crate the socketcan crate itself builds on.
+//! length and statistics, vxcan pairs, setting the queue length and the MTU)
+//! is plain rtnetlink through neli, the crate the socketcan crate itself
+//! builds on.
 
 use std::ffi::CStr;
 use std::fs;
@@ -20,7 +21,7 @@ use neli::nl::{NlPayload, Nlmsghdr};
 use neli::rtnl::{Ifinfomsg, Rtattr};
 use neli::socket::NlSocketHandle;
 use neli::types::{Buffer, RtBuffer};
-use socketcan::nl::{CanBitTiming, CanCtrlMode, CanCtrlModes, CanState, Mtu};
+use socketcan::nl::{CanBitTiming, CanCtrlMode, CanCtrlModes, CanState};
 use socketcan::{CanInterface, InterfaceCanParams};
 
 use crate::error::Error;
@@ -34,6 +35,9 @@ const ARPHRD_CAN: &str = "280";
 const VXCAN_INFO_PEER: u16 = 1;
 /// `IFLA_CAN_CTRLMODE` (linux/can/netlink.h).
 const IFLA_CAN_CTRLMODE: u16 = 5;
+/// `CANXL_MIN_MTU` and `CANXL_MAX_MTU` (linux/can.h): the MTUs of an
+/// interface that carries CAN XL frames, of up to MTU - 12 data bytes.
+const CANXL_MTUS: std::ops::RangeInclusive<u32> = 76..=2060;
 
 /// Packet counters of an interface (the first fields of `rtnl_link_stats64`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -117,7 +121,7 @@ pub struct LinkInfo {
     peer: Option<u32>,
     /// Whether that link is to another network namespace.
     peer_elsewhere: bool,
-    /// The MTU: 16 classic CAN, 72 CAN FD.
+    /// The MTU: 16 classic CAN, 72 CAN FD, 76 to 2060 CAN XL (see [`LinkInfo::xl`]).
     pub mtu: u32,
     /// The transmit queue length, in frames.
     pub txqueuelen: u32,
@@ -157,6 +161,13 @@ impl LinkInfo {
         !self.up || !self.carrier || self.carrier_ups == 0 || self.operstate == "UP"
     }
 
+    /// Whether the interface carries CAN XL frames: its MTU is in CAN XL's
+    /// range, 76 to 2060 (2060, `CANXL_MTU`, carries the longest, of 2048
+    /// data bytes; newer kernels create vcan and vxcan with it).
+    pub fn xl(&self) -> bool {
+        CANXL_MTUS.contains(&self.mtu)
+    }
+
     /// Whether the interface is a virtual one, which has no bit timing.
     pub fn is_virtual(&self) -> bool {
         matches!(self.kind.as_str(), "vcan" | "vxcan")
@@ -178,7 +189,8 @@ pub struct Settings {
     pub restart_ms: Option<u32>,
     /// The transmit queue length, in frames.
     pub txqueuelen: Option<u32>,
-    /// The MTU: 16 classic CAN, 72 CAN FD.
+    /// The MTU: 16 classic CAN, 72 CAN FD, 76 to 2060 CAN XL, as far as
+    /// the interface's driver takes them (the kernel decides).
     pub mtu: Option<u32>,
 }
 
@@ -189,9 +201,6 @@ const FD_EXAMPLE: &str = "bitrate=500000, data_bitrate=2000000, fd=True \
 impl Settings {
     /// Refuses settings the kernel cannot take together, whatever the interface.
     fn check(&self) -> Result<(), Error> {
-        if let Some(mtu) = self.mtu.filter(|m| *m != Mtu::Standard as u32 && *m != Mtu::Fd as u32) {
-            return Err(Error::BadMtu { mtu });
-        }
         if self.sample_point.is_some() && self.bitrate.is_none() {
             return Err(Error::LinkSettings {
                 problem: "sample_point needs bitrate: the kernel computes the bit timing from the two \
@@ -396,17 +405,19 @@ pub fn set(name: &str, settings: &Settings) -> Result<(), Error> {
 }
 
 fn apply(name: &str, index: u32, settings: &Settings) -> Result<(), Error> {
-    let iface = CanInterface::open_iface(index);
     let fail = |e: NlError| failure(name, "configure", &e);
     if let Some(request) = can_request(index, settings).map_err(fail)? {
         send(Rtm::Newlink, request, &[]).map_err(fail)?;
     }
     if let Some(mtu) = settings.mtu {
-        let mtu = if mtu == Mtu::Fd as u32 { Mtu::Fd } else { Mtu::Standard };
-        iface.set_mtu(mtu).map_err(fail)?;
+        set_link_attribute(index, Ifla::Mtu, mtu).map_err(|e| match netlink_errno(&e) {
+            // The request carries the MTU alone: it is the MTU the kernel refused.
+            Some(libc::EINVAL) => Error::BadMtu { mtu },
+            _ => fail(e),
+        })?;
     }
     if let Some(txqueuelen) = settings.txqueuelen {
-        set_txqueuelen(index, txqueuelen).map_err(fail)?;
+        set_link_attribute(index, Ifla::Txqlen, txqueuelen).map_err(fail)?;
     }
     Ok(())
 }
@@ -424,9 +435,10 @@ fn open(name: &str) -> Result<CanInterface, Error> {
     Ok(CanInterface::open_iface(interface_index(name)?))
 }
 
-fn set_txqueuelen(index: u32, txqueuelen: u32) -> Result<(), NlError> {
+/// Sets one `u32` attribute of the link (`IFLA_MTU`, `IFLA_TXQLEN`).
+fn set_link_attribute(index: u32, attribute: Ifla, value: u32) -> Result<(), NlError> {
     let mut attrs = RtBuffer::new();
-    attrs.push(Rtattr::new(None, Ifla::Txqlen, txqueuelen)?);
+    attrs.push(Rtattr::new(None, attribute, value)?);
     send(Rtm::Newlink, info_message(index, attrs), &[])
 }
 
@@ -663,6 +675,13 @@ mod tests {
         assert_eq!((data[0].0, words(&data[0].1)), (IFLA_CAN_CTRLMODE, vec![FD, 0]));
         let settings = Settings { restart_ms: Some(0), ..Settings::default() };
         assert_eq!(can_data(&on_the_wire(&settings)), [(RESTART_MS, vec![0; 4])]);
+    }
+
+    #[test]
+    fn xl_is_can_xl_s_range_of_mtus() {
+        let xl = |mtu| LinkInfo { mtu, ..LinkInfo::default() }.xl();
+        assert!(!xl(16) && !xl(72) && !xl(75) && !xl(2061));
+        assert!(xl(76) && xl(100) && xl(2060));
     }
 
     #[test]

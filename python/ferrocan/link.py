@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ferrocan._can_h import CANFD_MTU, CANXL_MTU
+from ferrocan._can_h import CANFD_MTU
 from ferrocan._errors import check_channel
 from ferrocan.exceptions import CanInterfaceNotImplementedError
 
@@ -130,7 +130,10 @@ class LinkInfo:
     ``data_bitrate`` and ``data_bit_timing``. On virtual interfaces (vcan,
     vxcan) these are ``None``. ``operstate`` is
     ``ip``'s: ``UP``, ``DOWN``, ``UNKNOWN`` (vcan has no carrier),
-    ``LOWERLAYERDOWN`` (a vxcan whose peer is down).
+    ``LOWERLAYERDOWN`` (a vxcan whose peer is down). ``xl`` is whether the
+    interface carries CAN XL frames: its MTU is in CAN XL's range, 76 to
+    2060 (2060 carries the longest, of 2048 data bytes; newer kernels create
+    vcan and vxcan with it).
     """
 
     name: str
@@ -141,6 +144,7 @@ class LinkInfo:
     qdisc: str
     carrier: bool
     mtu: int
+    xl: bool
     txqueuelen: int
     bitrate: int | None
     sample_point: float | None
@@ -156,10 +160,10 @@ class LinkInfo:
 
     @property
     def fd(self) -> bool:
-        """Whether the interface carries CAN FD frames: its MTU is 72, or 2060
-        (CAN XL's, which newer kernels give every new vcan and vxcan, carries
-        CAN FD too); a controller's CAN FD mode is ``ctrlmode.fd``."""
-        return self.mtu in (CANFD_MTU, CANXL_MTU)
+        """Whether the interface carries CAN FD frames: its MTU is 72, or one
+        that carries CAN XL (:attr:`xl`), which carries CAN FD too; a
+        controller's CAN FD mode is ``ctrlmode.fd``."""
+        return self.mtu == CANFD_MTU or self.xl
 
 
 def list() -> builtins.list[LinkInfo]:
@@ -226,7 +230,9 @@ def set(
     ``ValueError`` for settings the kernel only takes with others:
     ``sample_point`` needs ``bitrate``; CAN FD is ``fd=True`` with both
     ``bitrate`` and ``data_bitrate``. Virtual interfaces have no bit timing
-    (``ValueError`` too)."""
+    (``ValueError`` too). ``mtu`` is 16 (classic CAN), 72 (CAN FD) or 76 to
+    2060 (CAN XL), as far as the interface's driver takes them: the kernel
+    decides, and ``ValueError`` says what it refused."""
     if fd is not None and not isinstance(fd, bool):
         raise TypeError(f"fd must be a bool or None, got {type(fd).__name__}")
     _native().link_set(
@@ -237,7 +243,7 @@ def set(
         fd,
         _count("restart_ms", restart_ms, minimum=0),
         _count("txqueuelen", txqueuelen, minimum=0),
-        _count("mtu", mtu),
+        _mtu(mtu),
     )
     settings = {
         "bitrate": bitrate,
@@ -299,6 +305,15 @@ def _count(field: str, value: object, minimum: int = 1) -> int | None:
     if not minimum <= value <= 0xFFFFFFFF:
         raise ValueError(f"{field} must be in {minimum}..{0xFFFFFFFF}, got {value}")
     return value
+
+
+def _mtu(mtu: object) -> int | None:
+    """Its type and range; which MTUs the interface takes, the kernel decides."""
+    if isinstance(mtu, int) and not isinstance(mtu, bool) and not 0 < mtu <= 0xFFFFFFFF:
+        raise ValueError(
+            f"mtu must be 16 (classic CAN), 72 (CAN FD) or 76 to 2060 (CAN XL), got {mtu}"
+        )
+    return _count("mtu", mtu)
 
 
 def _permille(sample_point: object) -> int | None:

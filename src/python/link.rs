@@ -79,6 +79,7 @@ fn as_dict<'py>(py: Python<'py>, info: &LinkInfo) -> PyResult<Bound<'py, PyDict>
     dict.set_item("qdisc", &info.qdisc)?;
     dict.set_item("carrier", info.carrier)?;
     dict.set_item("mtu", info.mtu)?;
+    dict.set_item("xl", info.xl())?;
     dict.set_item("txqueuelen", info.txqueuelen)?;
     dict.set_item("bitrate", info.bitrate)?;
     dict.set_item("sample_point", info.sample_point)?;

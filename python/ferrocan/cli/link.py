@@ -9,6 +9,7 @@ examples:
   ferrocan link add vxcan0 type vxcan peer vxcan1
   ferrocan link set can0 bitrate 500000 sample-point 0.875 restart-ms 100
   ferrocan link set can0 bitrate 500000 dbitrate 2000000 fd on
+  ferrocan link set vcan0 mtu 2060       (CAN XL; 72 CAN FD, 16 classic CAN)
   ferrocan link up can0
 """
 
@@ -130,10 +131,11 @@ def _value(name: str, text: str) -> Any:
 
 
 def describe(info: link.LinkInfo, *, statistics: bool) -> list[str]:
-    """``ip -details [-statistics] link show``'s account of an interface."""
+    """``ip -details [-statistics] link show``'s account of an interface, with
+    ``xl on`` after ``fd on`` where it carries CAN XL frames."""
     lines = [
         f"{info.index}: {_headline(info)} qlen {info.txqueuelen}",
-        f"    link/can {info.kind} fd {'on' if info.fd else 'off'}",
+        f"    link/can {info.kind} fd {'on' if info.fd else 'off'}{' xl on' if info.xl else ''}",
         *_can_details(info),
     ]
     if statistics:
