@@ -5,11 +5,13 @@ fixtures built on them are in conftest.py."""
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import ferrocan
 from ferrocan._backend import native_available
@@ -159,3 +161,84 @@ def frame_fields(msg: Any) -> tuple[object, ...]:
         msg.dlc,
         msg.data.hex(),
     )
+
+
+#: The kernel's CAN XL constants (linux/can.h, linux/can/raw.h), which
+#: Python's socket module does not name.
+SOL_CAN_RAW = 101
+CAN_RAW_FD_FRAMES = 5
+CAN_RAW_XL_FRAMES = 7
+CAN_RAW_XL_VCID_OPTS = 8
+CAN_RAW_XL_VCID_TX_PASS = 0x02
+CAN_RAW_XL_VCID_RX_FILTER = 0x04
+CANXL_XLF = 0x80
+CANXL_SEC = 0x01
+CANXL_HDR = "=IBBHI"  # prio (with the VCID in bits 16..23), flags, sdt, len, af
+CANXL_MTU = 2060
+
+
+def has_xl() -> bool:
+    """Whether the kernel has CAN XL (CAN_RAW_XL_FRAMES, Linux 6.2)."""
+    return kernel_release() >= (6, 2)
+
+
+def has_vcid() -> bool:
+    """Whether the kernel has CAN XL's VCID options (CAN_RAW_XL_VCID_OPTS, 6.9)."""
+    return kernel_release() >= (6, 9)
+
+
+def xl_peer(channel: str) -> socket.socket:
+    """Python's own CAN_RAW socket reading and writing CAN XL frames: an
+    independent peer. Where the kernel has VCID options it passes each
+    frame's VCID on send and receives every VCID (without them the kernel
+    clears the VCID on send and drops frames whose VCID is not 0)."""
+    peer = socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW)
+    peer.setsockopt(SOL_CAN_RAW, CAN_RAW_FD_FRAMES, 1)
+    peer.setsockopt(SOL_CAN_RAW, CAN_RAW_XL_FRAMES, 1)
+    if has_vcid():
+        flags = CAN_RAW_XL_VCID_TX_PASS | CAN_RAW_XL_VCID_RX_FILTER
+        peer.setsockopt(SOL_CAN_RAW, CAN_RAW_XL_VCID_OPTS, struct.pack("BBBB", flags, 0, 0, 0))
+    peer.bind((channel,))
+    peer.settimeout(2.0)
+    return peer
+
+
+class XlRecord(NamedTuple):
+    """A struct canxl_frame as its fields."""
+
+    prio: int
+    vcid: int
+    flags: int
+    sdt: int
+    af: int
+    data: bytes
+
+
+def pack_xl(
+    prio: int, data: bytes, *, sdt: int = 0, af: int = 0, sec: bool = False, vcid: int = 0
+) -> bytes:
+    """A struct canxl_frame as the kernel reads it: the header and the data."""
+    flags = CANXL_XLF | (CANXL_SEC if sec else 0)
+    return struct.pack(CANXL_HDR, prio | vcid << 16, flags, sdt, len(data), af) + data
+
+
+def unpack_xl(record: bytes) -> XlRecord:
+    """A struct canxl_frame read from a socket; its length must be what the
+    header says."""
+    prio, flags, sdt, length, af = struct.unpack_from(CANXL_HDR, record)
+    assert flags & CANXL_XLF, f"not a CAN XL frame: {record[:16].hex()}"
+    assert len(record) == struct.calcsize(CANXL_HDR) + length, (len(record), length)
+    return XlRecord(prio & 0x7FF, prio >> 16 & 0xFF, flags, sdt, af, record[12:])
+
+
+def xl_frame_fields(msg: Any) -> tuple[object, ...]:
+    """frame_fields and a message's CAN XL fields (their defaults for a
+    message without them, as python-can's)."""
+    xl = (
+        getattr(msg, "is_xl", False),
+        getattr(msg, "sdu_type", 0),
+        getattr(msg, "acceptance_field", 0),
+        getattr(msg, "simple_extended_content", False),
+        getattr(msg, "vcid", 0),
+    )
+    return (*frame_fields(msg), *xl)
