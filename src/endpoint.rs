@@ -15,9 +15,9 @@ use socketcan::CanInterface;
 
 use crate::error::{errno_of, Error};
 use crate::fork::{self, BeforeFork};
-use crate::frame::Frame;
+use crate::frame::{Frame, CANXL_MTU};
 use crate::rx_buffer::{Received, RxBuffer};
-use crate::socket::{interface_name, Options, RawSocket};
+use crate::socket::{interface_name, Options, RawSocket, XlSupport};
 use crate::uring::Uring;
 use crate::waker::{Wait, Waker};
 
@@ -62,6 +62,7 @@ pub struct Endpoint {
     /// The interface's index when the bus was opened; 0 for every interface.
     ifindex: u32,
     fd_frames: bool,
+    xl: XlSupport,
     open: RwLock<Option<Open>>,
     received: AtomicU64,
     sent: AtomicU64,
@@ -85,17 +86,20 @@ impl Endpoint {
         let setup_error = |e: std::io::Error| Error::Open { channel: channel.into(), errno: errno_of(&e) };
         let waker = Waker::new().map_err(setup_error)?;
         // Where io_uring is missing or forbidden, read directly.
-        let uring = options.io_uring.then(|| Uring::new(socket.as_raw_fd()).ok()).flatten();
+        // io_uring's buffers hold classic and FD frames, not CAN XL ones.
+        let uring =
+            (options.io_uring && options.xl.is_none()).then(|| Uring::new(socket.as_raw_fd()).ok()).flatten();
         let uring = uring.map(|uring| Arc::new(Mutex::new(uring)));
         if let Some(uring) = &uring {
             fork::before_fork(&(uring.clone() as Arc<dyn BeforeFork>));
         }
-        let rx = Mutex::new(RxBuffer::new());
+        let rx = Mutex::new(RxBuffer::new(options.xl.is_some()));
         let ifindex = socket.ifindex();
         Ok(Self {
             channel: channel.into(),
             ifindex,
             fd_frames: options.fd,
+            xl: socket.xl(),
             open: RwLock::new(Some(Open { uring, rx, socket, waker })),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
@@ -209,7 +213,7 @@ impl Endpoint {
 
     /// One non-blocking attempt to send `frames`; how many the kernel took.
     pub fn try_send_batch(&self, frames: &[Frame]) -> Result<usize, Error> {
-        frames.iter().try_for_each(|f| self.check_fd(f))?;
+        frames.iter().try_for_each(|f| self.check_kind(f))?;
         self.send_step(frames, Duration::ZERO)
     }
 
@@ -375,6 +379,11 @@ impl Endpoint {
         let events = match errno {
             libc::EAGAIN => libc::POLLOUT,
             libc::ENOBUFS => 0,
+            libc::EINVAL if frames[0].is_xl() => {
+                return Err(self
+                    .xl_mtu_error(&open, &frames[0])
+                    .unwrap_or_else(|| self.io_error(Op::Transmit, errno)))
+            }
             _ if self.is_bound() => return Err(self.io_error(Op::Transmit, errno)),
             _ => return Err(Error::Transmit { channel: self.channel_of(&frames[0]), errno }),
         };
@@ -384,11 +393,27 @@ impl Endpoint {
         Ok(0)
     }
 
-    fn check_fd(&self, frame: &Frame) -> Result<(), Error> {
+    /// Refuses, with its reason, a frame of a kind the socket cannot send.
+    fn check_kind(&self, frame: &Frame) -> Result<(), Error> {
         if frame.is_fd() && !self.fd_frames {
             return Err(Error::FdOnClassicBus { channel: self.channel_of(frame) });
         }
-        Ok(())
+        let Some(header) = frame.xl_header() else { return Ok(()) };
+        match self.xl {
+            XlSupport::Off => Err(Error::XlNotEnabled { channel: self.channel_of(frame) }),
+            XlSupport::WithoutVcids if header.vcid != 0 => {
+                Err(Error::VcidNotCarried { channel: self.channel_of(frame), vcid: header.vcid })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The kernel refuses a CAN XL frame (EINVAL) for an interface whose MTU
+    /// is not CANXL_MTU: say so, where that was the reason.
+    fn xl_mtu_error(&self, open: &Open, frame: &Frame) -> Option<Error> {
+        let mtu = open.socket.mtu(frame.destination())?;
+        (frame.is_xl() && mtu != CANXL_MTU as u32)
+            .then(|| Error::XlMtu { channel: self.channel_of(frame), mtu })
     }
 
     fn wait(&self, open: &Open, fd: RawFd, events: libc::c_short, slice: Duration) -> Result<Wait, Error> {

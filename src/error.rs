@@ -50,6 +50,35 @@ pub enum Error {
         /// The interface, as the caller named it.
         channel: String,
     },
+    /// A CAN XL frame was sent on a socket opened without CAN XL support.
+    XlNotEnabled {
+        /// The interface, as the caller named it.
+        channel: String,
+    },
+    /// A CAN XL frame was sent on an interface whose MTU is not CANXL_MTU.
+    XlMtu {
+        /// The interface the frame was for.
+        channel: String,
+        /// Its MTU.
+        mtu: u32,
+    },
+    /// A CAN XL frame with a VCID, on a kernel that would clear it.
+    VcidNotCarried {
+        /// The interface, as the caller named it.
+        channel: String,
+        /// The frame's VCID.
+        vcid: u8,
+    },
+    /// CAN XL was asked of a kernel older than 6.2.
+    NoXlSupport {
+        /// The running kernel's release.
+        release: String,
+    },
+    /// VCID options were asked of a kernel older than 6.9.
+    NoVcidSupport {
+        /// The running kernel's release.
+        release: String,
+    },
     /// A message sent on a bus on every interface names no interface to send on.
     NoDestination,
     /// The kernel's transmit queue stayed full for the whole timeout.
@@ -217,6 +246,24 @@ impl fmt::Display for Error {
             Self::FdOnClassicBus { channel } => {
                 write!(f, "cannot send a CAN FD frame on '{channel}': open the bus with fd=True")
             }
+            Self::XlNotEnabled { channel } => {
+                write!(f, "cannot send a CAN XL frame on '{channel}': open the bus with xl=True")
+            }
+            Self::XlMtu { channel, mtu } => write!(
+                f,
+                "cannot send a CAN XL frame on '{channel}': its MTU is {mtu}, and CAN XL needs 2060 \
+                 (ip link set {channel} mtu 2060)"
+            ),
+            Self::VcidNotCarried { channel, vcid } => {
+                write!(f, "cannot send vcid={vcid} on '{channel}': VCIDs need Linux 6.9 or later")
+            }
+            Self::NoXlSupport { release } => {
+                write!(f, "CAN XL needs Linux 6.2 or later (CAN_RAW_XL_FRAMES); this kernel is {release}")
+            }
+            Self::NoVcidSupport { release } => write!(
+                f,
+                "tx_vcid and rx_vcid need Linux 6.9 or later (CAN_RAW_XL_VCID_OPTS); this kernel is {release}"
+            ),
             Self::BufferFull { channel, timeout_secs } => write!(
                 f,
                 "transmit buffer full on '{channel}': the frame was not taken within {timeout_secs:?} s"

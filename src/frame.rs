@@ -1,9 +1,11 @@
 //! CAN frames in the kernel's own layout, validated on the way in.
 //!
-//! A [`Frame`] wraps `struct canfd_frame`, which the kernel shares between
-//! classic and FD frames: a classic frame is its first [`CAN_MTU`] bytes.
-//! Building one from [`FrameSpec`] applies python-can's rules (the texts are
-//! specified in `docs/errors.md`); decoding one from the kernel never fails.
+//! A classic or CAN FD [`Frame`] wraps `struct canfd_frame`, which the kernel
+//! shares between the two kinds: a classic frame is its first [`CAN_MTU`]
+//! bytes. A CAN XL frame wraps a boxed `struct canxl_frame`, of which the
+//! kernel reads and writes the header and `len` data bytes. Building a frame
+//! from [`FrameSpec`] applies python-can's rules (the texts are specified in
+//! `docs/errors.md`); decoding one from the kernel never fails.
 
 use std::fmt;
 
@@ -17,6 +19,23 @@ use socketcan::CanFdFrame;
 pub const CAN_MTU: usize = 16;
 /// Size of `struct canfd_frame`.
 pub const CANFD_MTU: usize = 72;
+/// Size of `struct canxl_frame`: the most a CAN XL frame occupies on the socket.
+pub const CANXL_MTU: usize = CANXL_HDR_SIZE + CANXL_MAX_DLEN;
+/// The bytes of `struct canxl_frame` before its data.
+pub const CANXL_HDR_SIZE: usize = 12;
+/// The least data a CAN XL frame carries.
+const CANXL_MIN_DLEN: usize = 1;
+/// The most data a CAN XL frame carries.
+pub const CANXL_MAX_DLEN: usize = 2048;
+/// `canxl_frame.flags`: set in every CAN XL frame. Byte 4 holds it, where a
+/// classic or FD frame's length (at most 64) never sets it.
+pub const CANXL_XLF: u8 = 0x80;
+/// `canxl_frame.flags`: simple extended content.
+pub const CANXL_SEC: u8 = 0x01;
+/// The priority ID's bits in `canxl_frame.prio`.
+pub const CANXL_PRIO_MASK: u32 = 0x7FF;
+/// Where the VCID sits in `canxl_frame.prio`.
+pub const CANXL_VCID_OFFSET: u32 = 16;
 
 /// `struct canfd_frame` with its last reserved byte named: in the classic
 /// `struct can_frame` that byte is `len8_dlc`, which libc's `canfd_frame`
@@ -46,6 +65,35 @@ impl RawFrame {
         Self { can_id: 0, len: 0, flags: 0, res0: 0, len8_dlc: 0, data: [0; CANFD_MAX_DLEN] };
 }
 
+/// `struct canxl_frame`.
+#[repr(C, align(8))]
+#[derive(Clone, Debug)]
+pub struct RawXlFrame {
+    /// The priority ID, with the VCID in bits 16..23.
+    pub prio: u32,
+    /// `CANXL_*` flags; [`CANXL_XLF`] is always set.
+    pub flags: u8,
+    /// The SDU type.
+    pub sdt: u8,
+    /// The payload length in bytes, 1 to 2048.
+    pub len: u16,
+    /// The acceptance field.
+    pub af: u32,
+    /// The payload; bytes past `len` are not sent.
+    pub data: [u8; CANXL_MAX_DLEN],
+}
+
+const _: () = assert!(std::mem::offset_of!(RawXlFrame, data) == CANXL_HDR_SIZE);
+const _: () = assert!(std::mem::size_of::<libc::canxl_frame>() == CANXL_MTU);
+
+impl RawXlFrame {
+    /// A zeroed frame on the heap, where it stays: the receive buffer hands
+    /// out its boxes instead of copying 2 KiB per frame.
+    pub fn boxed() -> Box<Self> {
+        Box::new(Self { prio: 0, flags: 0, sdt: 0, len: 0, af: 0, data: [0; CANXL_MAX_DLEN] })
+    }
+}
+
 /// What a caller asks for; [`Frame::new`] checks it.
 ///
 /// `id` and `dlc` are signed and wide so that out-of-range values coming
@@ -70,6 +118,16 @@ pub struct FrameSpec<'a> {
     pub dlc: Option<i64>,
     /// The payload.
     pub data: &'a [u8],
+    /// A CAN XL frame, whose `id` is its 11-bit priority ID.
+    pub xl: bool,
+    /// CAN XL's SDU type, 0..255.
+    pub sdu_type: i64,
+    /// CAN XL's 32-bit acceptance field.
+    pub acceptance_field: i64,
+    /// CAN XL's simple extended content flag.
+    pub sec: bool,
+    /// CAN XL's virtual CAN network ID, 0..255.
+    pub vcid: i64,
 }
 
 /// Why a [`FrameSpec`] is not a valid frame.
@@ -109,6 +167,28 @@ pub enum FrameError {
     BrsWithoutFd,
     /// Error state indicator on a classic frame.
     EsiWithoutFd,
+    /// A remote CAN XL frame.
+    XlAndRemote,
+    /// A CAN XL error frame.
+    XlAndError,
+    /// CAN FD and CAN XL at once.
+    XlAndFd,
+    /// A CAN XL frame with a 29-bit identifier.
+    XlExtended,
+    /// A CAN XL priority ID past 11 bits.
+    XlPriorityRange(i64),
+    /// A CAN XL frame without data.
+    XlEmpty,
+    /// More than 2048 bytes in a CAN XL frame.
+    XlTooLong(usize),
+    /// An SDU type outside 0..255.
+    SduTypeRange(i64),
+    /// An acceptance field past 32 bits.
+    AcceptanceFieldRange(i64),
+    /// A VCID outside 0..255.
+    VcidRange(i64),
+    /// A CAN XL field, named, set on a frame that is not CAN XL.
+    XlFieldWithoutXl(&'static str),
 }
 
 impl fmt::Display for FrameError {
@@ -154,6 +234,31 @@ impl fmt::Display for FrameError {
             }
             Self::BrsWithoutFd => f.write_str("bitrate_switch requires is_fd=True"),
             Self::EsiWithoutFd => f.write_str("error_state_indicator requires is_fd=True"),
+            Self::XlAndRemote => {
+                f.write_str("is_remote_frame cannot be combined with is_xl: CAN XL has no remote frames")
+            }
+            Self::XlAndError => f.write_str(
+                "is_error_frame cannot be combined with is_xl: error frames are classic CAN frames",
+            ),
+            Self::XlAndFd => {
+                f.write_str("is_fd cannot be combined with is_xl: a frame is either CAN FD or CAN XL")
+            }
+            Self::XlExtended => {
+                f.write_str("is_extended_id must be False for a CAN XL frame: its priority ID is 11 bits")
+            }
+            Self::XlPriorityRange(id) => write!(
+                f,
+                "arbitration_id {} is out of range for a CAN XL priority ID: must be in 0x0..0x7ff",
+                PyHex(*id)
+            ),
+            Self::XlEmpty => f.write_str("data is empty, but a CAN XL frame carries 1 to 2048 bytes"),
+            Self::XlTooLong(n) => write!(f, "data is {n} bytes, but a CAN XL frame carries at most 2048"),
+            Self::SduTypeRange(v) => write!(f, "sdu_type {v} is out of range: must be in 0..255"),
+            Self::AcceptanceFieldRange(v) => {
+                write!(f, "acceptance_field {} is out of range: must be in 0x0..0xffffffff", PyHex(*v))
+            }
+            Self::VcidRange(v) => write!(f, "vcid {v} is out of range: must be in 0..255"),
+            Self::XlFieldWithoutXl(name) => write!(f, "{name} requires is_xl=True"),
         }
     }
 }
@@ -170,14 +275,19 @@ impl fmt::Display for PyHex {
     }
 }
 
-/// A CAN or CAN FD frame as the kernel reads and writes it.
-#[derive(Clone, Copy)]
+/// A CAN, CAN FD or CAN XL frame as the kernel reads and writes it.
+#[derive(Clone)]
 pub struct Frame {
-    raw: RawFrame,
-    fd: bool,
+    body: Body,
     /// The interface to send on, for a socket bound to all of them (0: the
     /// socket's own).
     destination: u32,
+}
+
+#[derive(Clone)]
+enum Body {
+    Can { raw: RawFrame, fd: bool },
+    Xl(Box<RawXlFrame>),
 }
 
 impl Frame {
@@ -185,6 +295,9 @@ impl Frame {
     /// the kernel accepts.
     pub fn new(spec: &FrameSpec<'_>) -> Result<Self, FrameError> {
         spec.check()?;
+        if spec.xl {
+            return Ok(Self { body: Body::Xl(xl_frame(spec)), destination: 0 });
+        }
         let mut raw = RawFrame::ZERO;
         raw.can_id = can_id(spec);
         raw.data[..spec.data.len()].copy_from_slice(spec.data);
@@ -199,17 +312,46 @@ impl Frame {
                 raw.len8_dlc = dlc as u8;
             }
         }
-        Ok(Self { raw, fd: spec.fd, destination: 0 })
+        Ok(Self { body: Body::Can { raw, fd: spec.fd }, destination: 0 })
     }
 
-    /// Decodes what the kernel delivered; `None` for a size that is neither
-    /// a classic nor an FD frame.
+    /// Decodes a classic or FD frame the kernel delivered; `None` for a size
+    /// that is neither, or for a CAN XL frame (see [`Frame::from_kernel_xl`]).
     pub fn from_kernel(raw: RawFrame, size: usize) -> Option<Self> {
-        match size {
-            CAN_MTU => Some(Self { raw, fd: false, destination: 0 }),
-            CANFD_MTU => Some(Self { raw, fd: true, destination: 0 }),
-            _ => None,
+        let fd = match size {
+            _ if raw.len & CANXL_XLF != 0 => return None,
+            CAN_MTU => false,
+            CANFD_MTU => true,
+            _ => return None,
+        };
+        Some(Self { body: Body::Can { raw, fd }, destination: 0 })
+    }
+
+    /// Decodes a CAN XL frame the kernel delivered in `size` bytes; `None`
+    /// unless it is one, whole.
+    pub fn from_kernel_xl(raw: Box<RawXlFrame>, size: usize) -> Option<Self> {
+        let len = usize::from(raw.len);
+        let whole = raw.flags & CANXL_XLF != 0 && (1..=CANXL_MAX_DLEN).contains(&len);
+        (whole && size == CANXL_HDR_SIZE + len).then_some(Self { body: Body::Xl(raw), destination: 0 })
+    }
+
+    /// Decodes the `size` bytes the kernel wrote into `slot`, which has room
+    /// for any kind of frame. A CAN XL frame takes the box along, uncopied,
+    /// and leaves a new one in its place.
+    pub fn take_from_slot(slot: &mut Box<RawXlFrame>, size: usize) -> Option<Self> {
+        if slot.flags & CANXL_XLF != 0 {
+            return Self::from_kernel_xl(std::mem::replace(slot, RawXlFrame::boxed()), size);
         }
+        let mut raw = RawFrame::ZERO;
+        // SAFETY: both are plain old data, and CANFD_MTU bytes fit in each.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&**slot as *const RawXlFrame).cast::<u8>(),
+                (&mut raw as *mut RawFrame).cast::<u8>(),
+                CANFD_MTU,
+            );
+        }
+        Self::from_kernel(raw, size)
     }
 
     /// The frame, to be sent on interface `ifindex` by a socket bound to all.
@@ -222,76 +364,127 @@ impl Frame {
         self.destination
     }
 
-    /// The kernel's `can_id`: the identifier with its EFF/RTR/ERR flag bits.
+    /// The kernel's `can_id`: the identifier with its EFF/RTR/ERR flag bits;
+    /// a CAN XL frame's priority ID, which is what the kernel filters on.
     pub fn can_id(&self) -> u32 {
-        self.raw.can_id
+        match &self.body {
+            Body::Can { raw, .. } => raw.can_id,
+            Body::Xl(xl) => xl.prio & CANXL_PRIO_MASK,
+        }
     }
 
     /// The identifier without flag bits. Error frames keep every error-class bit.
     pub fn id(&self) -> u32 {
-        let mask =
-            if self.raw.can_id & (CAN_EFF_FLAG | CAN_ERR_FLAG) != 0 { CAN_EFF_MASK } else { CAN_SFF_MASK };
-        self.raw.can_id & mask
+        let can_id = self.can_id();
+        let mask = if can_id & (CAN_EFF_FLAG | CAN_ERR_FLAG) != 0 { CAN_EFF_MASK } else { CAN_SFF_MASK };
+        can_id & mask
     }
 
     /// Whether the identifier is 29-bit.
     pub fn is_extended(&self) -> bool {
-        self.raw.can_id & CAN_EFF_FLAG != 0
+        self.can_id() & CAN_EFF_FLAG != 0
     }
 
     /// Whether this is a remote transmission request.
     pub fn is_remote(&self) -> bool {
-        self.raw.can_id & CAN_RTR_FLAG != 0
+        self.can_id() & CAN_RTR_FLAG != 0
     }
 
     /// Whether this is an error frame.
     pub fn is_error(&self) -> bool {
-        self.raw.can_id & CAN_ERR_FLAG != 0
+        self.can_id() & CAN_ERR_FLAG != 0
     }
 
     /// Whether this is a CAN FD frame.
     pub fn is_fd(&self) -> bool {
-        self.fd
+        matches!(self.body, Body::Can { fd: true, .. })
     }
 
-    /// CAN FD's bit rate switch (false for classic frames).
+    /// Whether this is a CAN XL frame.
+    pub fn is_xl(&self) -> bool {
+        matches!(self.body, Body::Xl(_))
+    }
+
+    /// CAN FD's bit rate switch (false for other frames).
     pub fn brs(&self) -> bool {
-        self.fd && self.raw.flags & CANFD_BRS as u8 != 0
+        self.fd_flags() & CANFD_BRS as u8 != 0
     }
 
-    /// CAN FD's error state indicator (false for classic frames).
+    /// CAN FD's error state indicator (false for other frames).
     pub fn esi(&self) -> bool {
-        self.fd && self.raw.flags & CANFD_ESI as u8 != 0
+        self.fd_flags() & CANFD_ESI as u8 != 0
+    }
+
+    fn fd_flags(&self) -> u8 {
+        match &self.body {
+            Body::Can { raw, fd: true } => raw.flags,
+            _ => 0,
+        }
+    }
+
+    /// The CAN XL header: SDU type, acceptance field, SEC flag and VCID
+    /// (`None` for other frames).
+    pub fn xl_header(&self) -> Option<XlHeader> {
+        let Body::Xl(xl) = &self.body else { return None };
+        Some(XlHeader {
+            sdu_type: xl.sdt,
+            acceptance_field: xl.af,
+            sec: xl.flags & CANXL_SEC != 0,
+            vcid: (xl.prio >> CANXL_VCID_OFFSET) as u8,
+        })
     }
 
     /// python-can's `dlc`: the payload length, the requested length of a
     /// remote frame, or a classic data frame's len8_dlc (9..15) when it has one.
-    pub fn dlc(&self) -> u8 {
-        let len8_dlc = self.raw.len8_dlc;
-        let classic_data = !self.fd && !self.is_remote();
-        if classic_data && self.raw.len as usize == CAN_MAX_DLEN && (9..=15).contains(&len8_dlc) {
-            len8_dlc
+    pub fn dlc(&self) -> u16 {
+        let raw = match &self.body {
+            Body::Xl(xl) => return xl.len,
+            Body::Can { raw, .. } => raw,
+        };
+        let classic_data = !self.is_fd() && !self.is_remote();
+        if classic_data && raw.len as usize == CAN_MAX_DLEN && (9..=15).contains(&raw.len8_dlc) {
+            raw.len8_dlc.into()
         } else {
-            self.raw.len
+            raw.len.into()
         }
     }
 
     /// The payload (empty for remote frames).
     pub fn data(&self) -> &[u8] {
-        if self.is_remote() {
-            return &[];
+        match &self.body {
+            Body::Xl(xl) => &xl.data[..usize::from(xl.len)],
+            Body::Can { raw, .. } if raw.can_id & CAN_RTR_FLAG != 0 => &[],
+            Body::Can { raw, fd } => {
+                let max = if *fd { CANFD_MAX_DLEN } else { CAN_MAX_DLEN };
+                &raw.data[..(raw.len as usize).min(max)]
+            }
         }
-        let max = if self.fd { CANFD_MAX_DLEN } else { CAN_MAX_DLEN };
-        &self.raw.data[..(self.raw.len as usize).min(max)]
     }
 
-    /// The bytes to hand to the kernel: a whole `can_frame` or `canfd_frame`.
+    /// The bytes to hand to the kernel: a whole `can_frame` or `canfd_frame`,
+    /// or a `canxl_frame`'s header and data.
     pub fn as_bytes(&self) -> &[u8] {
-        let size = if self.fd { CANFD_MTU } else { CAN_MTU };
-        // SAFETY: RawFrame is plain old data of CANFD_MTU bytes with no
-        // padding, and `size` never exceeds that.
-        unsafe { std::slice::from_raw_parts((&self.raw as *const RawFrame).cast(), size) }
+        let (start, size) = match &self.body {
+            Body::Can { raw, fd } => ((raw as *const RawFrame).cast(), if *fd { CANFD_MTU } else { CAN_MTU }),
+            Body::Xl(xl) => ((&**xl as *const RawXlFrame).cast(), CANXL_HDR_SIZE + usize::from(xl.len)),
+        };
+        // SAFETY: both structs are plain old data without padding before
+        // `size`, which never exceeds their size.
+        unsafe { std::slice::from_raw_parts(start, size) }
     }
+}
+
+/// The fields a CAN XL frame has beyond identifier and data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XlHeader {
+    /// The SDU type.
+    pub sdu_type: u8,
+    /// The acceptance field.
+    pub acceptance_field: u32,
+    /// The simple extended content flag.
+    pub sec: bool,
+    /// The virtual CAN network ID.
+    pub vcid: u8,
 }
 
 impl fmt::Debug for Frame {
@@ -301,11 +494,24 @@ impl fmt::Debug for Frame {
             .field("extended", &self.is_extended())
             .field("remote", &self.is_remote())
             .field("error", &self.is_error())
-            .field("fd", &self.fd)
+            .field("fd", &self.is_fd())
+            .field("xl", &self.xl_header())
             .field("dlc", &self.dlc())
             .field("data", &self.data())
             .finish()
     }
+}
+
+/// A checked CAN XL spec, encoded.
+fn xl_frame(spec: &FrameSpec<'_>) -> Box<RawXlFrame> {
+    let mut xl = RawXlFrame::boxed();
+    xl.prio = spec.id as u32 | (spec.vcid as u32) << CANXL_VCID_OFFSET;
+    xl.flags = CANXL_XLF | if spec.sec { CANXL_SEC } else { 0 };
+    xl.sdt = spec.sdu_type as u8;
+    xl.len = spec.data.len() as u16;
+    xl.af = spec.acceptance_field as u32;
+    xl.data[..spec.data.len()].copy_from_slice(spec.data);
+    xl
 }
 
 fn fd_flag(on: bool, flag: libc::c_int) -> libc::c_int {
@@ -359,6 +565,9 @@ fn check(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
     if spec.remote && spec.fd {
         return Err(FrameError::RemoteAndFd);
     }
+    if spec.xl {
+        check_xl_kind(spec)?;
+    }
     check_id(spec)?;
     check_len(spec)?;
     check_dlc(spec)?;
@@ -368,11 +577,47 @@ fn check(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
     if !spec.fd && spec.esi {
         return Err(FrameError::EsiWithoutFd);
     }
-    Ok(())
+    check_xl_header(spec)
+}
+
+fn check_xl_kind(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
+    match spec {
+        FrameSpec { remote: true, .. } => Err(FrameError::XlAndRemote),
+        FrameSpec { error: true, .. } => Err(FrameError::XlAndError),
+        FrameSpec { fd: true, .. } => Err(FrameError::XlAndFd),
+        FrameSpec { extended: true, .. } => Err(FrameError::XlExtended),
+        _ => Ok(()),
+    }
+}
+
+/// The CAN XL header fields' ranges, then that only CAN XL frames set them.
+fn check_xl_header(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
+    if !(0..=0xFF).contains(&spec.sdu_type) {
+        return Err(FrameError::SduTypeRange(spec.sdu_type));
+    }
+    if !(0..=0xFFFF_FFFF).contains(&spec.acceptance_field) {
+        return Err(FrameError::AcceptanceFieldRange(spec.acceptance_field));
+    }
+    if !(0..=0xFF).contains(&spec.vcid) {
+        return Err(FrameError::VcidRange(spec.vcid));
+    }
+    let set = [
+        ("sdu_type", spec.sdu_type != 0),
+        ("acceptance_field", spec.acceptance_field != 0),
+        ("simple_extended_content", spec.sec),
+        ("vcid", spec.vcid != 0),
+    ];
+    match set.iter().find(|(_, set)| *set) {
+        Some((name, _)) if !spec.xl => Err(FrameError::XlFieldWithoutXl(name)),
+        _ => Ok(()),
+    }
 }
 
 fn check_id(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
     match (spec.extended, spec.id) {
+        (_, id) if spec.xl && !(0..=CANXL_PRIO_MASK as i64).contains(&id) => {
+            Err(FrameError::XlPriorityRange(id))
+        }
         (true, id) if !(0..=CAN_EFF_MASK as i64).contains(&id) => Err(FrameError::ExtendedIdRange(id)),
         (false, id) if !(0..=CAN_SFF_MASK as i64).contains(&id) => Err(FrameError::StandardIdRange(id)),
         _ => Ok(()),
@@ -381,7 +626,13 @@ fn check_id(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
 
 fn check_len(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
     let len = spec.data.len();
-    if spec.remote && len > 0 {
+    if spec.xl {
+        match len {
+            0 => Err(FrameError::XlEmpty),
+            CANXL_MIN_DLEN..=CANXL_MAX_DLEN => Ok(()),
+            _ => Err(FrameError::XlTooLong(len)),
+        }
+    } else if spec.remote && len > 0 {
         Err(FrameError::RemoteWithData)
     } else if spec.fd && len > CANFD_MAX_DLEN {
         Err(FrameError::FdTooLong(len))
@@ -399,7 +650,7 @@ fn check_dlc(spec: &FrameSpec<'_>) -> Result<(), FrameError> {
         if !(0..=CAN_MAX_DLEN as i64).contains(&dlc) {
             return Err(FrameError::RemoteDlcRange(dlc));
         }
-    } else if spec.fd {
+    } else if spec.fd || spec.xl {
         if dlc != len as i64 {
             return Err(FrameError::FdDlcMismatch { dlc, len });
         }

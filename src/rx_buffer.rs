@@ -12,7 +12,7 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 use crate::error::retry_eintr;
-use crate::frame::{Frame, RawFrame};
+use crate::frame::{Frame, RawFrame, RawXlFrame, CANXL_MTU};
 
 /// Frames one `recvmmsg` can read.
 pub const SLOTS: usize = 64;
@@ -23,7 +23,7 @@ pub const SLOTS: usize = 64;
 pub(crate) const CONTROL_BYTES: usize = 96;
 
 /// A frame as received, with what the kernel said about it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Received {
     /// The frame.
     pub frame: Frame,
@@ -45,7 +45,7 @@ struct Control([u8; CONTROL_BYTES]);
 /// Buffers for `recvmmsg`, allocated once per bus; the kernel's headers
 /// point into the boxed arrays, whose addresses never change.
 pub struct RxBuffer {
-    frames: Box<[RawFrame; SLOTS]>,
+    frames: Slots,
     addrs: Box<[libc::sockaddr_can; SLOTS]>,
     controls: Box<[Control; SLOTS]>,
     iovecs: Box<[libc::iovec; SLOTS]>,
@@ -71,13 +71,48 @@ impl fmt::Debug for RxBuffer {
 // struct's own boxes, so moving the struct to another thread moves them too.
 unsafe impl Send for RxBuffer {}
 
+/// Where `recvmmsg` writes the frames themselves.
+enum Slots {
+    /// Classic and CAN FD frames, in place.
+    Can(Box<[RawFrame; SLOTS]>),
+    /// Frames of every kind up to CAN XL's size. Each slot is a box of its
+    /// own, so that a CAN XL frame leaves with its box, uncopied, and a new
+    /// box takes its place.
+    #[expect(clippy::vec_box, reason = "a CAN XL frame leaves its slot with its own box")]
+    Xl(Vec<Box<RawXlFrame>>),
+}
+
+impl Slots {
+    /// Where slot `i` starts, and its room in bytes.
+    fn room(&mut self, i: usize) -> (*mut libc::c_void, usize) {
+        match self {
+            Self::Can(frames) => ((&mut frames[i] as *mut RawFrame).cast(), size_of::<RawFrame>()),
+            Self::Xl(frames) => ((&mut *frames[i] as *mut RawXlFrame).cast(), CANXL_MTU),
+        }
+    }
+
+    /// Decodes the `size` bytes slot `i` received.
+    fn take(&mut self, i: usize, size: usize) -> Option<Frame> {
+        let frames = match self {
+            Self::Can(frames) => return Frame::from_kernel(frames[i], size),
+            Self::Xl(frames) => frames,
+        };
+        Frame::take_from_slot(&mut frames[i], size)
+    }
+}
+
 impl RxBuffer {
-    /// Room for a full batch of frames, with their addresses and ancillary data.
-    pub fn new() -> Self {
+    /// Room for a full batch of frames, with their addresses and ancillary
+    /// data; with `xl`, for CAN XL frames too.
+    pub fn new(xl: bool) -> Self {
+        let frames = match xl {
+            true => Slots::Xl((0..SLOTS).map(|_| RawXlFrame::boxed()).collect()),
+            false => Slots::Can(Box::new([RawFrame::ZERO; SLOTS])),
+        };
         // SAFETY: all of these are plain C structs for which zero is valid.
         let mut buffer = unsafe {
             Self {
-                frames: Box::new([RawFrame::ZERO; SLOTS]),
+                frames,
                 addrs: Box::new(std::mem::zeroed()),
                 controls: Box::new([Control([0; CONTROL_BYTES]); SLOTS]),
                 iovecs: Box::new(std::mem::zeroed()),
@@ -88,10 +123,8 @@ impl RxBuffer {
             }
         };
         for i in 0..SLOTS {
-            buffer.iovecs[i] = libc::iovec {
-                iov_base: (&mut buffer.frames[i] as *mut RawFrame).cast(),
-                iov_len: size_of::<RawFrame>(),
-            };
+            let (iov_base, iov_len) = buffer.frames.room(i);
+            buffer.iovecs[i] = libc::iovec { iov_base, iov_len };
             let hdr = &mut buffer.headers[i].msg_hdr;
             hdr.msg_name = (&mut buffer.addrs[i] as *mut libc::sockaddr_can).cast();
             hdr.msg_iov = &mut buffer.iovecs[i];
@@ -150,8 +183,11 @@ impl RxBuffer {
         while self.next < self.filled {
             let i = self.next;
             self.next += 1;
+            let frame = self.frames.take(i, self.headers[i].msg_len as usize);
+            // A CAN XL frame took its slot's box along: point at the new one.
+            self.iovecs[i].iov_base = self.frames.room(i).0;
+            let Some(frame) = frame else { continue };
             let header = &self.headers[i];
-            let Some(frame) = Frame::from_kernel(self.frames[i], header.msg_len as usize) else { continue };
             let (timestamp, dropped) = parse_control(&header.msg_hdr);
             if let Some(dropped) = dropped {
                 self.dropped = dropped;
@@ -166,12 +202,6 @@ impl RxBuffer {
             });
         }
         None
-    }
-}
-
-impl Default for RxBuffer {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -41,6 +41,47 @@ pub struct Options {
     pub timestamping: Timestamping,
     /// Kernel filters as `(can_id, can_mask)` pairs; `None` receives every frame.
     pub filters: Option<Vec<(u32, u32)>>,
+    /// Send and receive CAN XL frames too (CAN_RAW_XL_FRAMES), with these
+    /// VCID settings.
+    pub xl: Option<XlOptions>,
+}
+
+/// How a CAN XL socket treats virtual CAN network IDs, where the kernel
+/// can (CAN_RAW_XL_VCID_OPTS, Linux 6.9). Every message's own VCID is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XlOptions {
+    /// Stamp this VCID on every frame sent instead.
+    pub tx_vcid: Option<u8>,
+    /// Receive only frames whose VCID matches `(vcid, mask)`; `None`
+    /// receives every VCID.
+    pub rx_vcid: Option<(u8, u8)>,
+}
+
+/// What a socket does with CAN XL frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XlSupport {
+    /// It neither sends nor receives them.
+    Off,
+    /// It does, but the kernel (6.2 to 6.8) clears VCIDs sent and drops
+    /// frames received with one.
+    WithoutVcids,
+    /// It does, VCIDs included.
+    On,
+}
+
+/// `linux/can/raw.h`'s `CAN_RAW_XL_VCID_OPTS` and its flags, which libc lacks.
+const CAN_RAW_XL_VCID_OPTS: libc::c_int = 8;
+const CAN_RAW_XL_VCID_TX_SET: u8 = 0x01;
+const CAN_RAW_XL_VCID_TX_PASS: u8 = 0x02;
+const CAN_RAW_XL_VCID_RX_FILTER: u8 = 0x04;
+
+/// `struct can_raw_vcid_options`.
+#[repr(C)]
+struct VcidOptions {
+    flags: u8,
+    tx_vcid: u8,
+    rx_vcid: u8,
+    rx_vcid_mask: u8,
 }
 
 /// The source of receive timestamps.
@@ -65,6 +106,7 @@ impl Default for Options {
             receive_buffer_size: None,
             timestamping: Timestamping::Software,
             filters: None,
+            xl: None,
         }
     }
 }
@@ -75,6 +117,7 @@ pub struct RawSocket {
     fd: OwnedFd,
     /// The interface bound to; 0 for every interface.
     ifindex: u32,
+    xl: XlSupport,
 }
 
 impl RawSocket {
@@ -87,13 +130,40 @@ impl RawSocket {
         let ifindex = if channel.is_empty() { 0 } else { interface_index(channel)? };
         let opening = |e: io::Error| Error::opening(channel, "can-raw", errno_of(&e));
         let socket = configured(options).map_err(opening)?;
+        let xl = match options.xl {
+            Some(xl) => enable_xl(&socket, &xl, channel)?,
+            None => XlSupport::Off,
+        };
         socket.as_raw_socket().bind(&CanAddr::new(ifindex).into_sock_addr()).map_err(opening)?;
         if options.timestamping == Timestamping::Hardware && !socket.has_hw_timestamps() {
             return Err(Error::NoHardwareTimestamps { channel: channel.into() });
         }
         // SAFETY: into_raw_fd hands over sole ownership of the descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(socket.into_raw_fd()) };
-        Ok(Self { fd, ifindex })
+        Ok(Self { fd, ifindex, xl })
+    }
+
+    /// What the socket does with CAN XL frames.
+    pub fn xl(&self) -> XlSupport {
+        self.xl
+    }
+
+    /// The MTU of the interface bound to (of `ifindex` for a socket bound
+    /// to all), if it can be read.
+    pub fn mtu(&self, ifindex: u32) -> Option<u32> {
+        let name = interface_name(if self.ifindex == 0 { ifindex } else { self.ifindex })?;
+        // SAFETY: an all-zero ifreq is valid.
+        let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (to, from) in request.ifr_name.iter_mut().zip(name.bytes().take(libc::IF_NAMESIZE - 1)) {
+            *to = from as libc::c_char;
+        }
+        // SAFETY: request is a live ifreq naming the interface; SIOCGIFMTU writes its MTU there.
+        let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::SIOCGIFMTU, &mut request) };
+        if rc != 0 {
+            return None;
+        }
+        // SAFETY: on success the kernel set the union's MTU member.
+        Some(unsafe { request.ifr_ifru.ifru_mtu } as u32)
     }
 
     /// The interface index bound to; 0 for every interface.
@@ -319,6 +389,49 @@ fn configured(options: &Options) -> io::Result<CanSocket> {
         set_receive_buffer(&socket, size)?;
     }
     Ok(socket)
+}
+
+/// Turns CAN XL frames on (FD too, which the kernel needs for them) and
+/// sets the VCID options where the kernel has them.
+fn enable_xl(socket: &CanSocket, xl: &XlOptions, channel: &str) -> Result<XlSupport, Error> {
+    let opening = |e: io::Error| Error::opening(channel, "can-raw", errno_of(&e));
+    let on: libc::c_int = 1;
+    socket.set_socket_option(libc::SOL_CAN_RAW, libc::CAN_RAW_FD_FRAMES, &on).map_err(opening)?;
+    match socket.set_socket_option(libc::SOL_CAN_RAW, libc::CAN_RAW_XL_FRAMES, &on) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
+            return Err(Error::NoXlSupport { release: kernel_release() })
+        }
+        other => other.map_err(opening)?,
+    }
+    let mut options = VcidOptions { flags: CAN_RAW_XL_VCID_TX_PASS, tx_vcid: 0, rx_vcid: 0, rx_vcid_mask: 0 };
+    if let Some(vcid) = xl.tx_vcid {
+        options.flags |= CAN_RAW_XL_VCID_TX_SET;
+        options.tx_vcid = vcid;
+    }
+    // A mask of 0 lets every VCID in; without RX_FILTER the kernel would
+    // drop every frame that has one.
+    options.flags |= CAN_RAW_XL_VCID_RX_FILTER;
+    (options.rx_vcid, options.rx_vcid_mask) = xl.rx_vcid.unwrap_or((0, 0));
+    match socket.set_socket_option(libc::SOL_CAN_RAW, CAN_RAW_XL_VCID_OPTS, &options) {
+        Ok(()) => Ok(XlSupport::On),
+        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => match xl {
+            XlOptions { tx_vcid: None, rx_vcid: None } => Ok(XlSupport::WithoutVcids),
+            _ => Err(Error::NoVcidSupport { release: kernel_release() }),
+        },
+        Err(e) => Err(opening(e)),
+    }
+}
+
+/// The running kernel's release, such as `6.1.0-27-amd64`.
+fn kernel_release() -> String {
+    // SAFETY: an all-zero utsname is valid, and uname fills it in.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: name is a live utsname.
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return "unknown".into();
+    }
+    // SAFETY: uname NUL-terminates each field.
+    unsafe { std::ffi::CStr::from_ptr(name.release.as_ptr()) }.to_string_lossy().into_owned()
 }
 
 /// SO_RCVBUFFORCE where permitted, else SO_RCVBUF (capped at net.core.rmem_max).

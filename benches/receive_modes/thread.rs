@@ -118,7 +118,7 @@ fn signal(shared: &Shared) {
 
 /// The thread: read, queue, repeat until stopped or the socket fails.
 fn produce(shared: &Shared, socket: RawFd) {
-    let mut buffer = RxBuffer::new();
+    let mut buffer = RxBuffer::new(false);
     loop {
         match shared.stop.wait(socket, libc::POLLIN, Duration::from_secs(3600)) {
             Ok(Wait::Woken) => return,

@@ -146,7 +146,7 @@ fn push_object(out: &mut Vec<u8>, frame: &Frame, local: bool, channel: u16, nano
     match kind {
         CAN_ERROR_EXT => {
             out.extend_from_slice(&[0; 8]); // length, flags, ecc, position
-            out.extend_from_slice(&[frame.dlc(), 0]);
+            out.extend_from_slice(&[classic_dlc(frame), 0]);
             out.extend_from_slice(&[0; 4]); // frame length
             out.extend_from_slice(&id.to_le_bytes());
             out.extend_from_slice(&[0; 4]); // extended flags, padding
@@ -162,7 +162,7 @@ fn push_object(out: &mut Vec<u8>, frame: &Frame, local: bool, channel: u16, nano
             push_padded(out, data, 64);
         }
         _ => {
-            out.extend_from_slice(&[flags, frame.dlc()]);
+            out.extend_from_slice(&[flags, classic_dlc(frame)]);
             out.extend_from_slice(&id.to_le_bytes());
             push_padded(out, data, 8);
         }
@@ -170,6 +170,12 @@ fn push_object(out: &mut Vec<u8>, frame: &Frame, local: bool, channel: u16, nano
 }
 
 /// `data`, then zeroes up to `width` bytes.
+/// A classic or error frame's DLC, which is 0..15: BLF has no CAN XL
+/// object, and the recorder's sockets receive no CAN XL frames.
+fn classic_dlc(frame: &Frame) -> u8 {
+    frame.dlc() as u8
+}
+
 fn push_padded(out: &mut Vec<u8>, data: &[u8], width: usize) {
     out.extend_from_slice(data);
     out.resize(out.len() + width - data.len(), 0);

@@ -51,15 +51,15 @@ impl BcmTask {
         })?;
         let mut state = self.lock();
         self.task(&state)?.setup(&frames, period, count, start).map_err(to_pyerr)?;
-        state.key = frames.first().copied();
+        state.key = frames.first().cloned();
         Ok(())
     }
 
     /// Stops the task in the kernel; one never set up or already stopped is fine.
     fn delete(&self) -> PyResult<()> {
         let state = self.lock();
-        match state.key {
-            Some(key) => self.task(&state)?.delete(&key).map_err(to_pyerr),
+        match &state.key {
+            Some(key) => self.task(&state)?.delete(key).map_err(to_pyerr),
             None => Ok(()),
         }
     }

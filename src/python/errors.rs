@@ -17,6 +17,8 @@ pub fn to_pyerr(error: Error) -> PyErr {
         | Error::NotCanInterface { .. }
         | Error::NoKernelSupport { .. }
         | Error::NoHardwareTimestamps { .. }
+        | Error::NoXlSupport { .. }
+        | Error::NoVcidSupport { .. }
         | Error::Open { .. } => CanInitializationError::new_err((message, code)),
         Error::Frame(_)
         | Error::FrameSyntax(_)
@@ -30,6 +32,9 @@ pub fn to_pyerr(error: Error) -> PyErr {
         Error::Interrupted => PyTypeError::new_err("interrupted without a pending Python error"),
         Error::Closed { .. }
         | Error::FdOnClassicBus { .. }
+        | Error::XlNotEnabled { .. }
+        | Error::XlMtu { .. }
+        | Error::VcidNotCarried { .. }
         | Error::BufferFull { .. }
         | Error::Transmit { .. }
         | Error::Receive { .. }

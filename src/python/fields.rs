@@ -9,8 +9,9 @@ use pyo3::types::{PyBool, PyByteArray, PyDict, PyFloat, PyInt, PyMemoryView, PyS
 use super::errors::{to_pyerr, wrong_type};
 use crate::frame::FrameSpec;
 
-/// python-can's `Message` parameters, in its positional order.
-pub const NAMES: [&str; 12] = [
+/// python-can's `Message` parameters, in its positional order, then
+/// ferrocan's CAN XL fields, which are keyword-only.
+pub const NAMES: [&str; 17] = [
     "timestamp",
     "arbitration_id",
     "is_extended_id",
@@ -23,10 +24,18 @@ pub const NAMES: [&str; 12] = [
     "is_rx",
     "bitrate_switch",
     "error_state_indicator",
+    "is_xl",
+    "sdu_type",
+    "acceptance_field",
+    "simple_extended_content",
+    "vcid",
 ];
 
+/// How many of [`NAMES`] python-can takes positionally.
+const POSITIONAL: usize = 12;
+
 /// One value per name in [`NAMES`]; `None` where the caller gave none.
-pub type Values<'py> = [Option<Bound<'py, PyAny>>; 12];
+pub type Values<'py> = [Option<Bound<'py, PyAny>>; NAMES.len()];
 
 /// Converted and validated fields.
 pub struct Fields<'py> {
@@ -42,6 +51,11 @@ pub struct Fields<'py> {
     pub is_rx: bool,
     pub bitrate_switch: bool,
     pub error_state_indicator: bool,
+    pub is_xl: bool,
+    pub sdu_type: i64,
+    pub acceptance_field: i64,
+    pub simple_extended_content: bool,
+    pub vcid: i64,
     /// A data item out of range, reported first among the value errors.
     bad_item: Option<PyErr>,
 }
@@ -55,6 +69,7 @@ impl<'py> Fields<'py> {
         let fields = Self {
             timestamp: parse_timestamp(values[0].as_ref())?,
             arbitration_id: parse_id(values[1].as_ref())?,
+            // A CAN XL frame's ID is 11 bits: the default follows is_xl, below.
             is_extended_id: flag(2, true)?,
             is_remote_frame: flag(3, false)?,
             is_error_frame: flag(4, false)?,
@@ -66,6 +81,11 @@ impl<'py> Fields<'py> {
             is_rx: true,
             bitrate_switch: false,
             error_state_indicator: false,
+            is_xl: false,
+            sdu_type: 0,
+            acceptance_field: 0,
+            simple_extended_content: false,
+            vcid: 0,
         };
         let (data, bad_item) = match values[7].as_ref() {
             Some(v) => parse_data_checked(py, v)?,
@@ -78,8 +98,15 @@ impl<'py> Fields<'py> {
             is_rx: flag(9, true)?,
             bitrate_switch: flag(10, false)?,
             error_state_indicator: flag(11, false)?,
+            is_xl: flag(12, false)?,
+            sdu_type: parse_field(13, values)?,
+            acceptance_field: parse_field(14, values)?,
+            simple_extended_content: flag(15, false)?,
+            vcid: parse_field(16, values)?,
             ..fields
         };
+        let is_extended_id = fields.is_extended_id && (values[2].is_some() || !fields.is_xl);
+        let fields = Self { is_extended_id, ..fields };
         fields.check(py).map_err(|error| as_given(py, error, values))?;
         Ok(fields)
     }
@@ -88,11 +115,19 @@ impl<'py> Fields<'py> {
     /// `caller` names the function in the error for an object without them.
     pub fn from_attributes(message: &Bound<'py, PyAny>, caller: &str) -> PyResult<Self> {
         let mut values: Values<'py> = Default::default();
-        for (value, name) in values.iter_mut().zip(NAMES) {
-            let attribute = message.getattr(name).map_err(|_| {
-                wrong_type(&format!("{caller} expects a ferrocan.Message or a can.Message"), message)
-            })?;
-            *value = Some(attribute);
+        for (i, (value, name)) in values.iter_mut().zip(NAMES).enumerate() {
+            let attribute = message.getattr(name);
+            *value = match attribute {
+                Ok(attribute) => Some(attribute),
+                // python-can's Message has no CAN XL fields: they keep their defaults.
+                Err(_) if i >= POSITIONAL => None,
+                Err(_) => {
+                    return Err(wrong_type(
+                        &format!("{caller} expects a ferrocan.Message or a can.Message"),
+                        message,
+                    ))
+                }
+            };
         }
         Self::parse(message.py(), &values)
     }
@@ -114,6 +149,11 @@ impl<'py> Fields<'py> {
             dlc: self.dlc,
             // SAFETY: the caller keeps Python code from running while the spec lives.
             data: unsafe { self.data.as_bytes() },
+            xl: self.is_xl,
+            sdu_type: self.sdu_type,
+            acceptance_field: self.acceptance_field,
+            sec: self.simple_extended_content,
+            vcid: self.vcid,
         }
     }
 
@@ -139,14 +179,15 @@ pub fn bind_arguments<'py>(
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Values<'py>> {
     let mut values: Values<'py> = Default::default();
-    if args.len() > NAMES.len() + 1 {
+    // python-can's `check` follows its twelve.
+    if args.len() > POSITIONAL + 1 {
         return Err(PyTypeError::new_err(format!(
             "Message() takes at most {} positional arguments ({} given)",
-            NAMES.len() + 1,
+            POSITIONAL + 1,
             args.len()
         )));
     }
-    for (slot, arg) in values.iter_mut().zip(args.iter()) {
+    for (slot, arg) in values.iter_mut().zip(args.iter()).take(POSITIONAL) {
         *slot = Some(arg);
     }
     let Some(kwargs) = kwargs else { return Ok(values) };
@@ -186,6 +227,12 @@ fn legacy_extended_id<'py>(
     Ok(())
 }
 
+/// A CAN XL header field's int; 0 when absent or None.
+fn parse_field(index: usize, values: &Values<'_>) -> PyResult<i64> {
+    let what = format!("{} must be an int", NAMES[index]);
+    Ok(parse_int(&what, values[index].as_ref())?.unwrap_or(0))
+}
+
 fn parse_id(value: Option<&Bound<'_, PyAny>>) -> PyResult<i64> {
     const WHAT: &str = "arbitration_id must be an int";
     match value {
@@ -209,7 +256,8 @@ fn parse_timestamp(value: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
 /// caller gave it: the id in hex, the dlc in decimal, as the texts show them.
 fn as_given(py: Python<'_>, error: PyErr, values: &Values<'_>) -> PyErr {
     let mut text = error.value(py).to_string();
-    for (value, spec) in [(&values[1], "#x"), (&values[6], "d")] {
+    let shown_as = [(1, "#x"), (6, "d"), (13, "d"), (14, "#x"), (16, "d")];
+    for (value, spec) in shown_as.map(|(i, spec)| (&values[i], spec)) {
         let Some(given) = value.as_ref().filter(|v| v.is_instance_of::<PyInt>()) else { continue };
         if given.extract::<i64>().is_ok() {
             continue;

@@ -42,12 +42,23 @@ pub struct Message {
     bitrate_switch: bool,
     #[pyo3(get, set)]
     error_state_indicator: bool,
+    #[pyo3(get, set)]
+    is_xl: bool,
+    #[pyo3(get, set)]
+    sdu_type: i64,
+    #[pyo3(get, set)]
+    acceptance_field: i64,
+    #[pyo3(get, set)]
+    simple_extended_content: bool,
+    #[pyo3(get, set)]
+    vcid: i64,
 }
 
 impl Message {
     /// A message for a frame from the kernel: nothing to validate.
     pub fn from_received(py: Python<'_>, received: &Received, channel: &Py<PyAny>) -> Self {
         let frame = &received.frame;
+        let xl = frame.xl_header();
         Self {
             timestamp: received.timestamp.as_secs_f64(),
             arbitration_id: frame.id().into(),
@@ -61,6 +72,11 @@ impl Message {
             is_rx: !received.local,
             bitrate_switch: frame.brs(),
             error_state_indicator: frame.esi(),
+            is_xl: xl.is_some(),
+            sdu_type: xl.map_or(0, |xl| xl.sdu_type.into()),
+            acceptance_field: xl.map_or(0, |xl| xl.acceptance_field.into()),
+            simple_extended_content: xl.is_some_and(|xl| xl.sec),
+            vcid: xl.map_or(0, |xl| xl.vcid.into()),
         }
     }
 
@@ -85,6 +101,11 @@ impl Message {
             is_rx: true,
             bitrate_switch: spec.brs,
             error_state_indicator: spec.esi,
+            is_xl: spec.xl,
+            sdu_type: spec.sdu_type,
+            acceptance_field: spec.acceptance_field,
+            simple_extended_content: spec.sec,
+            vcid: spec.vcid,
         }
     }
 
@@ -102,6 +123,11 @@ impl Message {
             // SAFETY: the spec lives only for Frame::new, which runs no
             // Python code, so a bytearray cannot change under it.
             data: unsafe { self.data.as_bytes(py) },
+            xl: self.is_xl,
+            sdu_type: self.sdu_type,
+            acceptance_field: self.acceptance_field,
+            sec: self.simple_extended_content,
+            vcid: self.vcid,
         };
         Frame::new(&spec).map_err(|e| super::errors::to_pyerr(e.into()))
     }
@@ -121,6 +147,11 @@ impl Message {
             is_rx: fields.is_rx,
             bitrate_switch: fields.bitrate_switch,
             error_state_indicator: fields.error_state_indicator,
+            is_xl: fields.is_xl,
+            sdu_type: fields.sdu_type,
+            acceptance_field: fields.acceptance_field,
+            simple_extended_content: fields.simple_extended_content,
+            vcid: fields.vcid,
         }
     }
 
@@ -149,6 +180,11 @@ impl Message {
     /// decoded frame); `data` must be a bytearray.
     #[classmethod]
     #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (
+        timestamp, arbitration_id, is_extended_id, is_remote_frame, is_error_frame, channel, dlc, data,
+        is_fd, is_rx, bitrate_switch, error_state_indicator,
+        is_xl = false, sdu_type = 0, acceptance_field = 0, simple_extended_content = false, vcid = 0,
+    ))]
     fn _unchecked(
         _cls: &Bound<'_, PyType>,
         timestamp: f64,
@@ -163,6 +199,11 @@ impl Message {
         is_rx: bool,
         bitrate_switch: bool,
         error_state_indicator: bool,
+        is_xl: bool,
+        sdu_type: i64,
+        acceptance_field: i64,
+        simple_extended_content: bool,
+        vcid: i64,
     ) -> Self {
         Self {
             timestamp,
@@ -177,6 +218,11 @@ impl Message {
             is_rx,
             bitrate_switch,
             error_state_indicator,
+            is_xl,
+            sdu_type,
+            acceptance_field,
+            simple_extended_content,
+            vcid,
         }
     }
 
@@ -242,8 +288,9 @@ impl Message {
     }
 
     /// python-can's positional arguments, identical in the pure-Python class,
-    /// so a pickle from either implementation loads in the other.
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    /// so a pickle from either implementation loads in the other; a CAN XL
+    /// message adds its fields as state for `__setstate__`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let m = slf.borrow();
         let data = PyBytes::new(py, &m.data_vec(py));
@@ -262,7 +309,29 @@ impl Message {
             m.error_state_indicator,
         )
             .into_pyobject(py)?;
-        Ok((slf.get_type().into_any(), args))
+        let cls = slf.get_type().into_any();
+        if !m.is_xl {
+            return PyTuple::new(py, [cls, args.into_any()]);
+        }
+        let state = PyDict::new(py);
+        state.set_item("is_xl", m.is_xl)?;
+        state.set_item("sdu_type", m.sdu_type)?;
+        state.set_item("acceptance_field", m.acceptance_field)?;
+        state.set_item("simple_extended_content", m.simple_extended_content)?;
+        state.set_item("vcid", m.vcid)?;
+        PyTuple::new(py, [cls, args.into_any(), state.into_any()])
+    }
+
+    /// Restores a CAN XL message's fields from its pickle.
+    fn __setstate__(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
+        let get =
+            |name: &str| state.get_item(name)?.ok_or_else(|| PyValueError::new_err(format!("no {name}")));
+        self.is_xl = get("is_xl")?.extract()?;
+        self.sdu_type = get("sdu_type")?.extract()?;
+        self.acceptance_field = get("acceptance_field")?.extract()?;
+        self.simple_extended_content = get("simple_extended_content")?.extract()?;
+        self.vcid = get("vcid")?.extract()?;
+        Ok(())
     }
 }
 
@@ -275,7 +344,8 @@ enum Data {
     Shared(Py<PyByteArray>),
 }
 
-/// The most a classic or CAN FD frame carries.
+/// The most a classic or CAN FD frame carries: a CAN XL payload goes
+/// straight into its bytearray.
 const INLINE: usize = 64;
 
 impl Data {

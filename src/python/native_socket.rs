@@ -18,7 +18,7 @@ use crate::endpoint::{Check, Endpoint};
 use crate::error::Error;
 use crate::frame::Frame;
 use crate::rx_buffer::Received;
-use crate::socket::Options;
+use crate::socket::{Options, XlOptions};
 
 /// One CAN_RAW socket bound to one interface.
 #[pyclass(module = "ferrocan._native", name = "NativeSocket", frozen)]
@@ -36,7 +36,7 @@ pub struct NativeSocket {
 impl NativeSocket {
     #[new]
     #[pyo3(signature = (
-        channel, *, fd = false, receive_own_messages = false, local_loopback = true,
+        channel, *, fd = false, xl = false, tx_vcid = None, rx_vcid = None, receive_own_messages = false, local_loopback = true,
         error_frames = true, io_uring = true, receive_buffer_size = None, timestamping = None,
         filters = None, on_error_frame = None,
     ))]
@@ -45,6 +45,9 @@ impl NativeSocket {
         py: Python<'_>,
         channel: Bound<'_, PyString>,
         fd: bool,
+        xl: bool,
+        tx_vcid: Option<u8>,
+        rx_vcid: Option<(u8, u8)>,
         receive_own_messages: bool,
         local_loopback: bool,
         error_frames: bool,
@@ -63,6 +66,7 @@ impl NativeSocket {
             receive_buffer_size: options::buffer_size(receive_buffer_size)?,
             timestamping: options::timestamping(timestamping)?,
             filters,
+            xl: xl.then_some(XlOptions { tx_vcid, rx_vcid }),
         };
         let name: String = channel.extract()?;
         let endpoint = py.detach(|| Endpoint::open(&name, &options)).map_err(to_pyerr)?;
