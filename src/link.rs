@@ -21,7 +21,7 @@ use neli::nl::{NlPayload, Nlmsghdr};
 use neli::rtnl::{Ifinfomsg, Rtattr};
 use neli::socket::NlSocketHandle;
 use neli::types::{Buffer, RtBuffer};
-use socketcan::nl::{CanBitTiming, CanCtrlMode, CanCtrlModes, CanState};
+use socketcan::nl::{CanBitTiming, CanCtrlMode, CanCtrlModes, CanState, Mtu};
 use socketcan::{CanInterface, InterfaceCanParams};
 
 use crate::error::Error;
@@ -38,6 +38,13 @@ const IFLA_CAN_CTRLMODE: u16 = 5;
 /// `CANXL_MIN_MTU` and `CANXL_MAX_MTU` (linux/can.h): the MTUs of an
 /// interface that carries CAN XL frames, of up to MTU - 12 data bytes.
 const CANXL_MTUS: std::ops::RangeInclusive<u32> = 76..=2060;
+
+/// Whether some CAN interface may take `mtu`: classic CAN's, CAN FD's or
+/// one in CAN XL's range. Which of them an interface takes, its driver
+/// decides (vcan on a kernel without CAN XL takes the first two only).
+fn is_can_mtu(mtu: u32) -> bool {
+    mtu == Mtu::Standard as u32 || mtu == Mtu::Fd as u32 || CANXL_MTUS.contains(&mtu)
+}
 
 /// Packet counters of an interface (the first fields of `rtnl_link_stats64`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -201,6 +208,11 @@ const FD_EXAMPLE: &str = "bitrate=500000, data_bitrate=2000000, fd=True \
 impl Settings {
     /// Refuses settings the kernel cannot take together, whatever the interface.
     fn check(&self) -> Result<(), Error> {
+        // Refused here, not by the kernel, so that the interface is not
+        // taken down and up for nothing.
+        if let Some(mtu) = self.mtu.filter(|m| !is_can_mtu(*m)) {
+            return Err(Error::BadMtu { mtu });
+        }
         if self.sample_point.is_some() && self.bitrate.is_none() {
             return Err(Error::LinkSettings {
                 problem: "sample_point needs bitrate: the kernel computes the bit timing from the two \
@@ -411,7 +423,7 @@ fn apply(name: &str, index: u32, settings: &Settings) -> Result<(), Error> {
     }
     if let Some(mtu) = settings.mtu {
         set_link_attribute(index, Ifla::Mtu, mtu).map_err(|e| match netlink_errno(&e) {
-            // The request carries the MTU alone: it is the MTU the kernel refused.
+            // The request carries the MTU alone: it is the MTU the driver refused.
             Some(libc::EINVAL) => Error::BadMtu { mtu },
             _ => fail(e),
         })?;
@@ -682,6 +694,17 @@ mod tests {
         let xl = |mtu| LinkInfo { mtu, ..LinkInfo::default() }.xl();
         assert!(!xl(16) && !xl(72) && !xl(75) && !xl(2061));
         assert!(xl(76) && xl(100) && xl(2060));
+    }
+
+    #[test]
+    fn mtus_no_can_interface_takes_are_refused_first() {
+        for mtu in [0, 15, 20, 71, 73, 75, 2061, 4096] {
+            let error = Settings { mtu: Some(mtu), ..Settings::default() }.check().expect_err("refused");
+            assert!(matches!(error, Error::BadMtu { mtu: m } if m == mtu), "{error}");
+        }
+        for mtu in [16, 72, 76, 2060] {
+            Settings { mtu: Some(mtu), ..Settings::default() }.check().expect("a CAN MTU");
+        }
     }
 
     #[test]
