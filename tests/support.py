@@ -4,6 +4,7 @@ fixtures built on them are in conftest.py."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
@@ -178,13 +179,27 @@ CANXL_MTU = 2060
 
 
 def has_xl() -> bool:
-    """Whether the kernel has CAN XL (CAN_RAW_XL_FRAMES, Linux 6.2)."""
-    return kernel_release() >= (6, 2)
+    """Whether the kernel has CAN XL: whether a CAN_RAW socket takes
+    CAN_RAW_XL_FRAMES (Linux 6.2, and backported to some older stable
+    kernels: Debian's 6.1.176 has it)."""
+    return _takes_option(CAN_RAW_XL_FRAMES, 1)
 
 
 def has_vcid() -> bool:
-    """Whether the kernel has CAN XL's VCID options (CAN_RAW_XL_VCID_OPTS, 6.9)."""
-    return kernel_release() >= (6, 9)
+    """Whether the kernel has CAN XL's VCID options (CAN_RAW_XL_VCID_OPTS,
+    Linux 6.9)."""
+    return _takes_option(CAN_RAW_XL_VCID_OPTS, bytes(4))
+
+
+def _takes_option(option: int, value: int | bytes) -> bool:
+    with socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW) as probe:
+        try:
+            probe.setsockopt(SOL_CAN_RAW, option, value)
+        except OSError as error:
+            if error.errno == errno.ENOPROTOOPT:
+                return False
+            raise
+    return True
 
 
 def xl_peer(channel: str) -> socket.socket:
