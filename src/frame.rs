@@ -783,6 +783,111 @@ mod tests {
         );
     }
 
+    fn xl_spec(data: &[u8]) -> FrameSpec<'_> {
+        FrameSpec { xl: true, ..spec(data) }
+    }
+
+    /// What the kernel would deliver of `frame`, through a receive slot
+    /// that held an earlier, longer frame.
+    fn through_slot(frame: &Frame) -> Frame {
+        let mut slot = RawXlFrame::boxed();
+        slot.data.fill(0xA5);
+        let bytes = frame.as_bytes();
+        // SAFETY: the slot has room for CANXL_MTU bytes, and bytes.len() <= CANXL_MTU.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&mut *slot as *mut RawXlFrame).cast(), bytes.len())
+        };
+        Frame::take_from_slot(&mut slot, bytes.len()).expect("a frame")
+    }
+
+    #[test]
+    fn xl_frame_is_header_and_len_bytes_in_the_kernel_layout() {
+        let data = [0x11, 0x22, 0x33];
+        let spec = FrameSpec {
+            id: 0x123,
+            sdu_type: 0x12,
+            acceptance_field: 0xDEAD_BEEF,
+            sec: true,
+            vcid: 0x45,
+            ..xl_spec(&data)
+        };
+        let frame = Frame::new(&spec).unwrap();
+        let bytes = frame.as_bytes();
+        assert_eq!(bytes.len(), CANXL_HDR_SIZE + 3);
+        assert_eq!(u32::from_ne_bytes(bytes[..4].try_into().unwrap()), 0x0045_0123);
+        assert_eq!(&bytes[4..6], &[CANXL_XLF | CANXL_SEC, 0x12]);
+        assert_eq!(u16::from_ne_bytes(bytes[6..8].try_into().unwrap()), 3);
+        assert_eq!(u32::from_ne_bytes(bytes[8..12].try_into().unwrap()), 0xDEAD_BEEF);
+        let back = through_slot(&frame);
+        assert!(back.is_xl() && !back.is_fd() && !back.is_extended());
+        assert_eq!((back.id(), back.dlc(), back.data()), (0x123, 3, &data[..]));
+        let header = XlHeader { sdu_type: 0x12, acceptance_field: 0xDEAD_BEEF, sec: true, vcid: 0x45 };
+        assert_eq!(back.xl_header(), Some(header));
+    }
+
+    #[test]
+    fn every_xl_length_round_trips_and_classic_and_fd_frames_share_the_slots() {
+        for n in [1, 2, 8, 64, 65, 2047, CANXL_MAX_DLEN] {
+            let data: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let back = through_slot(&Frame::new(&xl_spec(&data)).unwrap());
+            assert_eq!(back.data(), &data[..], "{n} bytes");
+        }
+        let classic = through_slot(&Frame::new(&spec(&[1, 2, 3, 4])).unwrap());
+        assert!(!classic.is_xl() && !classic.is_fd() && classic.xl_header().is_none());
+        assert_eq!(classic.data(), &[1, 2, 3, 4]);
+        let fd = through_slot(&Frame::new(&FrameSpec { fd: true, ..spec(&[9; 12]) }).unwrap());
+        assert!(fd.is_fd() && !fd.is_xl());
+        assert_eq!(fd.data(), &[9; 12]);
+    }
+
+    #[test]
+    fn xl_frames_whose_size_disagrees_with_len_are_not_frames() {
+        let frame = Frame::new(&xl_spec(&[1, 2, 3])).unwrap();
+        let mut slot = RawXlFrame::boxed();
+        let bytes = frame.as_bytes();
+        // SAFETY: as in through_slot.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&mut *slot as *mut RawXlFrame).cast(), bytes.len())
+        };
+        assert!(Frame::take_from_slot(&mut slot.clone(), bytes.len() + 1).is_none());
+        slot.len = 0;
+        assert!(Frame::take_from_slot(&mut slot, CANXL_HDR_SIZE).is_none());
+    }
+
+    #[test]
+    fn invalid_xl_specs_are_refused_in_order() {
+        let too_long = vec![0; CANXL_MAX_DLEN + 1];
+        let cases: Vec<(FrameSpec<'_>, FrameError)> = vec![
+            (FrameSpec { remote: true, ..xl_spec(&[]) }, FrameError::XlAndRemote),
+            (FrameSpec { error: true, ..xl_spec(&[1]) }, FrameError::XlAndError),
+            (FrameSpec { fd: true, ..xl_spec(&[1]) }, FrameError::XlAndFd),
+            (FrameSpec { extended: true, ..xl_spec(&[1]) }, FrameError::XlExtended),
+            (FrameSpec { id: 0x800, ..xl_spec(&[1]) }, FrameError::XlPriorityRange(0x800)),
+            (xl_spec(&[]), FrameError::XlEmpty),
+            (xl_spec(&too_long), FrameError::XlTooLong(CANXL_MAX_DLEN + 1)),
+            (FrameSpec { dlc: Some(2), ..xl_spec(&[1]) }, FrameError::FdDlcMismatch { dlc: 2, len: 1 }),
+            (FrameSpec { brs: true, ..xl_spec(&[1]) }, FrameError::BrsWithoutFd),
+            (FrameSpec { sdu_type: 256, ..xl_spec(&[1]) }, FrameError::SduTypeRange(256)),
+            (
+                FrameSpec { acceptance_field: 1 << 32, ..xl_spec(&[1]) },
+                FrameError::AcceptanceFieldRange(1 << 32),
+            ),
+            (FrameSpec { vcid: -1, ..xl_spec(&[1]) }, FrameError::VcidRange(-1)),
+            (FrameSpec { sdu_type: 1, ..spec(&[1]) }, FrameError::XlFieldWithoutXl("sdu_type")),
+            (
+                FrameSpec { sec: true, vcid: 1, ..spec(&[1]) },
+                FrameError::XlFieldWithoutXl("simple_extended_content"),
+            ),
+        ];
+        for (spec, expected) in cases {
+            assert_eq!(Frame::new(&spec).unwrap_err(), expected, "{spec:?}");
+        }
+        assert_eq!(
+            FrameError::AcceptanceFieldRange(-1).to_string(),
+            "acceptance_field -0x1 is out of range: must be in 0x0..0xffffffff"
+        );
+    }
+
     #[test]
     fn odd_kernel_sizes_are_not_frames() {
         assert!(Frame::from_kernel(RawFrame::ZERO, 8).is_none());

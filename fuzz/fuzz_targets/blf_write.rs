@@ -29,7 +29,8 @@ fuzz_target!(|bytes: &[u8]| {
     for record in bytes.chunks_exact(RECORD) {
         let size = if record[0] % 2 == 0 { CAN_MTU } else { CANFD_MTU };
         // SAFETY: RawFrame is CANFD_MTU bytes of plain old data, any bit pattern valid.
-        let raw: RawFrame = unsafe { std::mem::transmute::<[u8; CANFD_MTU], RawFrame>(record[6..].try_into().unwrap()) };
+        let raw: RawFrame =
+            unsafe { std::mem::transmute::<[u8; CANFD_MTU], RawFrame>(record[6..].try_into().unwrap()) };
         let Some(frame) = Frame::from_kernel(raw, size) else { continue };
         time += Duration::from_micros(u16::from_le_bytes([record[1], record[2]]).into());
         let channel = NAMES[usize::from(record[3] % 4)];
