@@ -3,7 +3,8 @@
 //! pure-Python implementation:
 //!
 //! `(1795505855.998830) vcan0 123#DEADBEEF`: the receive time (epoch seconds,
-//! with microseconds), the interface and the frame in cansend syntax.
+//! with microseconds), the interface and the frame in cansend syntax, CAN XL
+//! frames included (`(1795505855.998830) vcan0 45123#81:00:12345678#112233`).
 
 use std::fmt;
 
@@ -175,7 +176,20 @@ mod tests {
         let frame = cansend::parse("123#01").unwrap();
         assert_eq!(format(&line(0.5, frame.clone())), "(0000000000.500000) vcan0 123#01");
         assert_eq!(format(&line(0.0078125, frame)), "(0000000000.007812) vcan0 123#01", "ties to even");
-        let text = "(1795505855.998831) vcan1 1FFFFFFF#R3";
-        assert_eq!(format(&parse(text).unwrap()), text);
+        for text in
+            ["(1795505855.998831) vcan1 1FFFFFFF#R3", "(1795505855.998831) vcan0 45123#81:00:12345678#112233"]
+        {
+            assert_eq!(format(&parse(text).unwrap()), text);
+        }
+    }
+
+    #[test]
+    fn parses_a_can_xl_line() {
+        let line = parse("(1795505855.998830) vcan0 45123#81:00:12345678#112233\n").unwrap();
+        assert_eq!(line.frame, cansend::parse("45123#81:00:12345678#112233").unwrap());
+        assert!(line.frame.spec().xl);
+        let problem = "malformed CAN frame '45123#82:00:12345678#11': the CAN XL flags '82' set bits \
+                       other than XLF (80) and SEC (01), which ferrocan cannot represent (RRS, 02, included)";
+        assert_eq!(parse("(1.5) vcan0 45123#82:00:12345678#11").unwrap_err().to_string(), problem);
     }
 }

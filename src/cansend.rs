@@ -7,6 +7,10 @@
 //! * `123##1112233`: CAN FD; the digit after `##` is `canfd_frame.flags`
 //!   (BRS=1, ESI=2, FDF=4), then the data
 //! * `20000040#0000000000000000`: CAN_ERR_FLAG in 8 digits, an error frame
+//! * `45123#81:00:12345678#11223344`: CAN XL; 5 digits are the VCID (45) and
+//!   the 11-bit priority ID (123), then `canxl_frame.flags` (XLF=80, SEC=01;
+//!   XLF is implied), the SDU type and the acceptance field, then 1 to 2048
+//!   data bytes
 
 use std::fmt::{self, Write};
 
@@ -15,7 +19,7 @@ use socketcan::frame::{
     CAN_RTR_FLAG, CAN_SFF_MASK,
 };
 
-use crate::frame::FrameSpec;
+use crate::frame::{FrameSpec, CANXL_MAX_DLEN, CANXL_PRIO_MASK, CANXL_SEC, CANXL_XLF};
 use crate::py_repr::PyRepr;
 
 /// A frame read from text: a valid [`FrameSpec`] that owns its data.
@@ -56,7 +60,31 @@ enum Problem {
     DataNotHex(String),
     DataOddDigits(String),
     DataMisplacedDot(String),
-    DataTooLong { bytes: usize, fd: bool },
+    DataTooLong { bytes: usize, kind: Kind },
+    XlPriorityRange(String),
+    XlNoDelimiter,
+    XlHeaderShape(String),
+    XlFieldNotHex { field: &'static str, value: String },
+    XlFlags(String),
+    XlNoData,
+}
+
+/// The kind of frame, which limits its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Classic,
+    Fd,
+    Xl,
+}
+
+impl Kind {
+    fn max_len(self) -> usize {
+        match self {
+            Self::Classic => CAN_MAX_DLEN,
+            Self::Fd => CANFD_MAX_DLEN,
+            Self::Xl => CANXL_MAX_DLEN,
+        }
+    }
 }
 
 impl fmt::Display for SyntaxError {
@@ -71,9 +99,12 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoDelimiter => f.write_str("there is no '#' after the ID (expected e.g. 123#DEADBEEF)"),
-            Self::IdLength(id) => {
-                write!(f, "the ID {} must have 3 hex digits (standard) or 8 (extended)", PyRepr(id))
-            }
+            Self::IdLength(id) => write!(
+                f,
+                "the ID {} must have 3 hex digits (standard), 8 (extended) \
+                 or 5 (CAN XL: VCID and priority)",
+                PyRepr(id)
+            ),
             Self::IdNotHex(id) => write!(f, "the ID {} is not hexadecimal", PyRepr(id)),
             Self::StandardIdRange(id) => {
                 write!(f, "the standard (11-bit) ID {} is out of range: must be 000..7FF", PyRepr(id))
@@ -101,14 +132,38 @@ impl fmt::Display for Problem {
             Self::DataMisplacedDot(data) => {
                 write!(f, "the data {} has a misplaced '.': dots separate bytes", PyRepr(data))
             }
-            Self::DataTooLong { bytes, fd: true } => {
-                write!(f, "the data is {bytes} bytes, but a CAN FD frame carries at most {CANFD_MAX_DLEN}")
-            }
-            Self::DataTooLong { bytes, fd: false } => write!(
+            Self::DataTooLong { bytes, kind: Kind::Classic } => write!(
                 f,
                 "the data is {bytes} bytes, but a classic CAN frame carries at most {CAN_MAX_DLEN} \
                  (use ## for CAN FD)"
             ),
+            Self::DataTooLong { bytes, kind: Kind::Fd } => {
+                write!(f, "the data is {bytes} bytes, but a CAN FD frame carries at most {CANFD_MAX_DLEN}")
+            }
+            Self::DataTooLong { bytes, kind: Kind::Xl } => {
+                write!(f, "the data is {bytes} bytes, but a CAN XL frame carries at most {CANXL_MAX_DLEN}")
+            }
+            Self::XlPriorityRange(prio) => {
+                write!(f, "the CAN XL priority ID {} is out of range: must be 000..7FF", PyRepr(prio))
+            }
+            Self::XlNoDelimiter => f.write_str(
+                "there is no '#' after the CAN XL header (expected e.g. 45123#81:00:12345678#11223344)",
+            ),
+            Self::XlHeaderShape(header) => write!(
+                f,
+                "the CAN XL header {} must be FLAGS:SDT:AF in 2, 2 and 8 hex digits (e.g. 80:00:12345678)",
+                PyRepr(header)
+            ),
+            Self::XlFieldNotHex { field, value } => {
+                write!(f, "the CAN XL {field} {} is not hexadecimal", PyRepr(value))
+            }
+            Self::XlFlags(flags) => write!(
+                f,
+                "the CAN XL flags {} set bits other than XLF (80) and SEC (01), \
+                 which ferrocan cannot represent (RRS, 02, included)",
+                PyRepr(flags)
+            ),
+            Self::XlNoData => f.write_str("the data is empty, but a CAN XL frame carries 1 to 2048 bytes"),
         }
     }
 }
@@ -125,6 +180,11 @@ pub fn format(spec: &FrameSpec<'_>) -> String {
         let _ = write!(hex, "{b:02X}"); // writing to a String cannot fail
         hex
     });
+    if spec.xl {
+        let flags = CANXL_XLF | if spec.sec { CANXL_SEC } else { 0 };
+        let (vcid, prio, sdt, af) = (spec.vcid, spec.id, spec.sdu_type, spec.acceptance_field);
+        return format!("{vcid:02X}{prio:03X}#{flags:02X}:{sdt:02X}:{af:08X}#{data}");
+    }
     if spec.error {
         return format!("{:08X}#{data}", i64::from(CAN_ERR_FLAG) | spec.id);
     }
@@ -152,6 +212,9 @@ fn flag(on: bool, flag: libc::c_int) -> libc::c_int {
 
 fn parse_frame(text: &str) -> Result<ParsedFrame, Problem> {
     let (id, rest) = text.split_once('#').ok_or(Problem::NoDelimiter)?;
+    if id.chars().count() == 5 {
+        return xl(id, rest);
+    }
     let header = parse_id(id)?;
     // rest[1..] below: the first character is ASCII.
     match rest.chars().next() {
@@ -159,7 +222,7 @@ fn parse_frame(text: &str) -> Result<ParsedFrame, Problem> {
         Some('R' | 'r') => remote(header, &rest[1..]),
         Some('#') if header.error => Err(Problem::FdErrorFrame),
         Some('#') => fd(header, &rest[1..]),
-        _ => Ok(ParsedFrame { header, data: parse_data(rest, CAN_MAX_DLEN)? }),
+        _ => Ok(ParsedFrame { header, data: parse_data(rest, Kind::Classic)? }),
     }
 }
 
@@ -212,11 +275,57 @@ fn fd(header: FrameSpec<'static>, rest: &str) -> Result<ParsedFrame, Problem> {
     let flags = chars.next().ok_or(Problem::FlagsMissing)?;
     let value = flags.to_digit(16).ok_or(Problem::FlagsNotHex(flags))? as libc::c_int;
     let header = FrameSpec { fd: true, brs: value & CANFD_BRS != 0, esi: value & CANFD_ESI != 0, ..header };
-    Ok(ParsedFrame { header, data: parse_data(chars.as_str(), CANFD_MAX_DLEN)? })
+    Ok(ParsedFrame { header, data: parse_data(chars.as_str(), Kind::Fd)? })
+}
+
+/// `VVPPP#FF:SS:AAAAAAAA#DATA`, split at the ID's '#': a CAN XL frame.
+fn xl(id: &str, rest: &str) -> Result<ParsedFrame, Problem> {
+    if !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Problem::IdNotHex(id.to_owned()));
+    }
+    let (vcid, prio) = id.split_at(2);
+    let prio_value = hex(prio);
+    if prio_value > i64::from(CANXL_PRIO_MASK) {
+        return Err(Problem::XlPriorityRange(prio.to_owned()));
+    }
+    let (xl_header, data) = rest.split_once('#').ok_or(Problem::XlNoDelimiter)?;
+    let fields: Vec<&str> = xl_header.split(':').collect();
+    let [flags, sdt, af] = fields[..] else { return Err(Problem::XlHeaderShape(xl_header.to_owned())) };
+    if [flags, sdt, af].map(|field| field.chars().count()) != [2, 2, 8] {
+        return Err(Problem::XlHeaderShape(xl_header.to_owned()));
+    }
+    for (field, value) in [("flags byte", flags), ("SDU type", sdt), ("acceptance field", af)] {
+        if !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Problem::XlFieldNotHex { field, value: value.to_owned() });
+        }
+    }
+    let flags_value = hex(flags);
+    if flags_value & !i64::from(CANXL_XLF | CANXL_SEC) != 0 {
+        return Err(Problem::XlFlags(flags.to_owned()));
+    }
+    let data = parse_data(data, Kind::Xl)?;
+    if data.is_empty() {
+        return Err(Problem::XlNoData);
+    }
+    let header = FrameSpec {
+        id: prio_value,
+        xl: true,
+        sec: flags_value & i64::from(CANXL_SEC) != 0,
+        sdu_type: hex(sdt),
+        acceptance_field: hex(af),
+        vcid: hex(vcid),
+        ..FrameSpec::default()
+    };
+    Ok(ParsedFrame { header, data })
+}
+
+/// The value of at most 8 ASCII hex digits.
+fn hex(digits: &str) -> i64 {
+    i64::from_str_radix(digits, 16).expect("checked to be at most 8 hex digits")
 }
 
 /// Hex digit pairs, each optionally preceded and followed by one dot.
-fn parse_data(data: &str, limit: usize) -> Result<Vec<u8>, Problem> {
+fn parse_data(data: &str, kind: Kind) -> Result<Vec<u8>, Problem> {
     let digits: Vec<u8> = data.bytes().filter(|&b| b != b'.').collect();
     if !digits.iter().all(u8::is_ascii_hexdigit) {
         return Err(Problem::DataNotHex(data.to_owned()));
@@ -227,8 +336,8 @@ fn parse_data(data: &str, limit: usize) -> Result<Vec<u8>, Problem> {
     if !dots_between_bytes(data) {
         return Err(Problem::DataMisplacedDot(data.to_owned()));
     }
-    if digits.len() > 2 * limit {
-        return Err(Problem::DataTooLong { bytes: digits.len() / 2, fd: limit == CANFD_MAX_DLEN });
+    if digits.len() > 2 * kind.max_len() {
+        return Err(Problem::DataTooLong { bytes: digits.len() / 2, kind });
     }
     Ok(digits.chunks(2).map(|pair| nibble(pair[0]) << 4 | nibble(pair[1])).collect())
 }
@@ -295,7 +404,7 @@ mod tests {
         let cases = [
             ("", "there is no '#' after the ID (expected e.g. 123#DEADBEEF)"),
             ("12G#00", "the ID '12G' is not hexadecimal"),
-            ("12#00", "the ID '12' must have 3 hex digits (standard) or 8 (extended)"),
+            ("12#00", "the ID '12' must have 3 hex digits (standard), 8 (extended) or 5 (CAN XL: VCID and priority)"),
             ("1é3#00", "the ID '1é3' is not hexadecimal"),
             ("800#00", "the standard (11-bit) ID '800' is out of range: must be 000..7FF"),
             (
@@ -330,6 +439,78 @@ mod tests {
     }
 
     #[test]
+    fn parses_can_xl_as_lib_h_documents() {
+        let parsed = parse("45123#81:00:12345678#11223344.556677").unwrap();
+        let expected = FrameSpec {
+            id: 0x123,
+            xl: true,
+            sec: true,
+            sdu_type: 0,
+            acceptance_field: 0x1234_5678,
+            vcid: 0x45,
+            data: &[0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77],
+            ..FrameSpec::default()
+        };
+        assert_eq!(parsed.spec(), expected);
+        let plain = parse("007ff#00:ff:ffffffff#00").unwrap();
+        let expected = FrameSpec {
+            id: 0x7FF,
+            xl: true,
+            sdu_type: 0xFF,
+            acceptance_field: 0xFFFF_FFFF,
+            data: &[0],
+            ..FrameSpec::default()
+        };
+        assert_eq!(plain.spec(), expected, "XLF is implied");
+        assert_eq!(
+            parse(&format!("00000#80:00:00000000#{}", "AB".repeat(2048))).unwrap().spec().data.len(),
+            2048
+        );
+    }
+
+    #[test]
+    fn names_the_can_xl_problem_as_python_does() {
+        let cases = [
+            ("4512G#80:00:00000000#11", "the ID '4512G' is not hexadecimal"),
+            ("45800#80:00:00000000#11", "the CAN XL priority ID '800' is out of range: must be 000..7FF"),
+            (
+                "45123#80:00:00000000",
+                "there is no '#' after the CAN XL header (expected e.g. 45123#81:00:12345678#11223344)",
+            ),
+            (
+                "45123#80.00:00000000#11",
+                "the CAN XL header '80.00:00000000' must be FLAGS:SDT:AF in 2, 2 and 8 hex digits \
+                 (e.g. 80:00:12345678)",
+            ),
+            (
+                "45123#80:00:0000000#11",
+                "the CAN XL header '80:00:0000000' must be FLAGS:SDT:AF in 2, 2 and 8 hex digits \
+                 (e.g. 80:00:12345678)",
+            ),
+            ("45123#8G:00:00000000#11", "the CAN XL flags byte '8G' is not hexadecimal"),
+            ("45123#80:é0:00000000#11", "the CAN XL SDU type 'é0' is not hexadecimal"),
+            ("45123#80:0x:00000000#11", "the CAN XL SDU type '0x' is not hexadecimal"),
+            ("45123#80:00:0000000Z#11", "the CAN XL acceptance field '0000000Z' is not hexadecimal"),
+            (
+                "45123#82:00:00000000#11",
+                "the CAN XL flags '82' set bits other than XLF (80) and SEC (01), \
+                 which ferrocan cannot represent (RRS, 02, included)",
+            ),
+            ("45123#80:00:00000000#", "the data is empty, but a CAN XL frame carries 1 to 2048 bytes"),
+            ("45123#80:00:00000000#112", "the data '112' has an odd number of hex digits (2 per byte)"),
+            ("45123#80:00:00000000#11#22", "the data '11#22' is not hexadecimal"),
+        ];
+        for (text, problem) in cases {
+            let expected = format!("malformed CAN frame {}: {problem}", PyRepr(text));
+            assert_eq!(parse(text).unwrap_err().to_string(), expected);
+        }
+        let too_long = format!("00123#80:00:00000000#{}", "00".repeat(2049));
+        let problem = "the data is 2049 bytes, but a CAN XL frame carries at most 2048";
+        let expected = format!("malformed CAN frame {}: {problem}", PyRepr(&too_long));
+        assert_eq!(parse(&too_long).unwrap_err().to_string(), expected);
+    }
+
+    #[test]
     fn formats_as_candump_log_prints() {
         let spec = |id, extended| FrameSpec { id, extended, ..FrameSpec::default() };
         let cases = [
@@ -340,6 +521,21 @@ mod tests {
             (FrameSpec { fd: true, data: &[1], ..spec(1, false) }, "001##401"),
             (FrameSpec { fd: true, brs: true, esi: true, ..spec(1, true) }, "00000001##7"),
             (FrameSpec { error: true, data: &[0; 8], ..spec(0x40, false) }, "20000040#0000000000000000"),
+            (
+                FrameSpec {
+                    xl: true,
+                    sec: true,
+                    acceptance_field: 0x1234_5678,
+                    vcid: 0x45,
+                    data: &[0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77],
+                    ..spec(0x123, false)
+                },
+                "45123#81:00:12345678#11223344556677",
+            ),
+            (
+                FrameSpec { xl: true, sdu_type: 0xA, data: &[1], ..spec(0x7FF, false) },
+                "007FF#80:0A:00000000#01",
+            ),
         ];
         for (spec, text) in cases {
             assert_eq!(format(&spec), text);
@@ -348,7 +544,16 @@ mod tests {
 
     #[test]
     fn parsed_frames_are_valid_and_survive_a_round_trip() {
-        for text in ["123#DEADBEEF", "1FFFFFFF#R8", "123##6", "20000004#0004000000000000", "3FFFFFFF#"] {
+        let texts = [
+            "123#DEADBEEF",
+            "1FFFFFFF#R8",
+            "123##6",
+            "20000004#0004000000000000",
+            "3FFFFFFF#",
+            "45123#81:00:12345678#11223344556677",
+            "FF7FF#80:FF:FFFFFFFF#00",
+        ];
+        for text in texts {
             let parsed = parse(text).unwrap();
             assert!(Frame::new(&parsed.spec()).is_ok(), "{text}");
             assert_eq!(format(&parsed.spec()), text);

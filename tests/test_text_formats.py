@@ -22,7 +22,7 @@ from ferrocan.candump_log import LogEntry, format_line, read_log, write_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .support import frame_fields
+from .support import frame_fields, xl_frame_fields
 
 
 class Formats(NamedTuple):
@@ -59,7 +59,7 @@ def public(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> N
 
 def everything(msg: Message) -> tuple[object, ...]:
     """Every attribute, exactly (equals() allows a timestamp difference)."""
-    return (type(msg), msg.timestamp, msg.channel, msg.is_rx, *frame_fields(msg))
+    return (type(msg), msg.timestamp, msg.channel, msg.is_rx, *xl_frame_fields(msg))
 
 
 # ---------------------------------------------------------------- cansend's syntax
@@ -93,7 +93,7 @@ MALFORMED = [
     ("", "there is no '#' after the ID"),
     ("123DEADBEEF", "there is no '#' after the ID"),
     ("12G#00", "the ID '12G' is not hexadecimal"),
-    ("12#00", "the ID '12' must have 3 hex digits (standard) or 8 (extended)"),
+    ("12#00", "the ID '12' must have 3 hex digits (standard), 8 (extended) or 5 (CAN XL: "),
     ("1234#00", "the ID '1234' must have 3 hex digits"),
     ("800#00", "the standard (11-bit) ID '800' is out of range: must be 000..7FF"),
     ("9FFFFFFF#00", "the extended (29-bit) ID '9FFFFFFF' is out of range"),
@@ -113,8 +113,70 @@ MALFORMED = [
     ("1\x003#00", "the ID '1\\x003' is not hexadecimal"),
 ]
 
+# ---- CAN XL: lib.h's example, and each part malformed
 
-@pytest.mark.parametrize(("text", "problem"), MALFORMED, ids=[text for text, _ in MALFORMED])
+XL_EXAMPLE = "45123#81:00:12345678#11223344.556677"
+
+
+def test_parse_can_xl_as_lib_h_documents(formats: Formats) -> None:
+    """VCID 0x45, priority 0x123, flags 0x81 (XLF and SEC), SDT 0x00, AF 0x12345678, 7 bytes."""
+    msg = formats.parse_frame(XL_EXAMPLE)
+    fields = (0x123, False, False, False, False, False, False, 7, "11223344556677")
+    assert xl_frame_fields(msg) == (*fields, True, 0x00, 0x12345678, True, 0x45)
+    assert (msg.timestamp, msg.channel, msg.is_rx) == (0.0, None, True)
+
+
+XL_VALID = [
+    # text, (priority, dlc, data, sdu_type, acceptance_field, sec, vcid)
+    ("00000#00:00:00000000#00", (0, 1, "00", 0, 0, False, 0)),
+    ("007ff#01:ff:ffffffff#aa.bb", (0x7FF, 2, "aabb", 0xFF, 0xFFFFFFFF, True, 0)),
+    ("FF001#80:0A:00000001#.11.", (1, 1, "11", 0x0A, 1, False, 0xFF)),
+    ("12345#80:00:00000000#" + "AB" * 2048, (0x345, 2048, "ab" * 2048, 0, 0, False, 0x12)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), XL_VALID, ids=[text[:30] for text, _ in XL_VALID])
+def test_parse_can_xl(formats: Formats, text: str, expected: tuple[object, ...]) -> None:
+    """XLF is implied: flags 00 and 01 are read as 80 and 81."""
+    prio, dlc, data, sdt, af, sec, vcid = expected
+    fields = (prio, False, False, False, False, False, False, dlc, data)
+    assert xl_frame_fields(formats.parse_frame(text)) == (*fields, True, sdt, af, sec, vcid)
+
+
+XL_MALFORMED = [
+    ("4512G#80:00:00000000#11", "the ID '4512G' is not hexadecimal"),
+    ("45800#80:00:00000000#11", "the CAN XL priority ID '800' is out of range: must be 000..7FF"),
+    ("45123#80:00:00000000", "there is no '#' after the CAN XL header (expected e.g. 45123#81:"),
+    ("45123#", "there is no '#' after the CAN XL header"),
+    ("45123#1122", "there is no '#' after the CAN XL header"),
+    ("45123#8000:00000000#11", "the CAN XL header '8000:00000000' must be FLAGS:SDT:AF in 2, 2"),
+    ("45123#80.00:00000000#11", "the CAN XL header '80.00:00000000' must be FLAGS:SDT:AF"),
+    ("45123#80:00:0000000#11", "the CAN XL header '80:00:0000000' must be FLAGS:SDT:AF"),
+    ("45123#80:00:00000000:00#11", "the CAN XL header '80:00:00000000:00' must be FLAGS:SDT:AF"),
+    ("45123#80:é:00000000#11", "the CAN XL header '80:é:00000000' must be FLAGS:SDT:AF"),
+    ("45123#8G:00:00000000#11", "the CAN XL flags byte '8G' is not hexadecimal"),
+    ("45123#80:0x:00000000#11", "the CAN XL SDU type '0x' is not hexadecimal"),
+    ("45123#80:00:0000000Z#11", "the CAN XL acceptance field '0000000Z' is not hexadecimal"),
+    (
+        "45123#82:00:00000000#11",
+        "the CAN XL flags '82' set bits other than XLF (80) and SEC (01), which ferrocan "
+        "cannot represent (RRS, 02, included)",
+    ),
+    ("45123#C0:00:00000000#11", "the CAN XL flags 'C0' set bits other than XLF (80) and SEC"),
+    ("45123#80:00:00000000#", "the data is empty, but a CAN XL frame carries 1 to 2048 bytes"),
+    ("45123#80:00:00000000#.", "the data is empty, but a CAN XL frame carries 1 to 2048 bytes"),
+    ("45123#80:00:00000000#112", "the data '112' has an odd number of hex digits (2 per byte)"),
+    ("45123#80:00:00000000#11#22", "the data '11#22' is not hexadecimal"),
+    ("45123#80:00:00000000#11..22", "the data '11..22' has a misplaced '.'"),
+    (
+        "45123#80:00:00000000#" + "00" * 2049,
+        "the data is 2049 bytes, but a CAN XL frame carries at most 2048",
+    ),
+]
+MALFORMED += XL_MALFORMED
+
+
+@pytest.mark.parametrize(("text", "problem"), MALFORMED, ids=[text[:40] for text, _ in MALFORMED])
 def test_parse_frame_names_the_problem(formats: Formats, text: str, problem: str) -> None:
     with pytest.raises(ValueError) as error:
         formats.parse_frame(text)
@@ -135,12 +197,28 @@ FORMATTED = [
         Message(arbitration_id=0x40, is_extended_id=False, is_error_frame=True, data=bytes(8)),
         "20000040#0000000000000000",
     ),
+    (
+        Message(
+            arbitration_id=0x123,
+            data=bytes.fromhex("11223344556677"),
+            is_xl=True,
+            acceptance_field=0x12345678,
+            simple_extended_content=True,
+            vcid=0x45,
+        ),
+        "45123#81:00:12345678#11223344556677",  # lib.h's example; candump -L has no dots
+    ),
+    (
+        Message(arbitration_id=0x7FF, data=b"\x01", is_xl=True, sdu_type=0x0A),
+        "007FF#80:0A:00000000#01",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("msg", "text"), FORMATTED, ids=[text for _, text in FORMATTED])
 def test_format_frame(formats: Formats, msg: Message, text: str) -> None:
-    """As candump -L prints frames: FD flags with FDF (4), as the kernel delivers them."""
+    """As candump -L prints frames: FD flags with FDF (4), as the kernel
+    delivers them; CAN XL flags with XLF (80), as lib.c prints them."""
     assert formats.format_frame(msg) == text
 
 
@@ -161,7 +239,17 @@ def test_format_frame_checks_a_message_changed_after_construction(formats: Forma
 @st.composite
 def messages(draw: st.DrawFn) -> Message:
     """Any frame cansend's syntax can carry."""
-    kind = draw(st.sampled_from(["data", "remote", "fd", "error"]))
+    kind = draw(st.sampled_from(["data", "remote", "fd", "error", "xl"]))
+    if kind == "xl":
+        return Message(
+            arbitration_id=draw(st.integers(0, 0x7FF)),
+            data=draw(st.binary(min_size=1, max_size=draw(st.sampled_from([8, 64, 2048])))),
+            is_xl=True,
+            sdu_type=draw(st.integers(0, 0xFF)),
+            acceptance_field=draw(st.integers(0, 0xFFFFFFFF)),
+            simple_extended_content=draw(st.booleans()),
+            vcid=draw(st.integers(0, 0xFF)),
+        )
     extended = draw(st.booleans()) and kind != "error"
     can_id = draw(st.integers(0, 0x1FFFFFFF if extended else 0x7FF))
     if kind == "remote":
@@ -183,7 +271,7 @@ def messages(draw: st.DrawFn) -> Message:
 @given(messages())
 def test_frames_survive_a_round_trip(formats: Formats, msg: Message) -> None:
     text = formats.format_frame(msg)
-    assert frame_fields(formats.parse_frame(text)) == frame_fields(msg)
+    assert xl_frame_fields(formats.parse_frame(text)) == xl_frame_fields(msg)
     assert formats.format_frame(formats.parse_frame(text)) == text
 
 
@@ -195,6 +283,13 @@ def test_parse_line(public: None) -> None:
     assert (entry.timestamp, entry.channel) == (1795505855.998830, "vcan0")
     assert frame_fields(entry.message) == (0x123, False, False, False, True, True, False, 2, "aabb")
     assert (entry.message.timestamp, entry.message.channel) == (entry.timestamp, "vcan0")
+
+
+def test_parse_a_can_xl_line(public: None) -> None:
+    entry = candump_log.parse_line("(1795505855.998830) vcan0 45123#81:00:12345678#112233\n")
+    assert (entry.timestamp, entry.channel) == (1795505855.998830, "vcan0")
+    fields = (0x123, False, False, False, False, False, False, 3, "112233")
+    assert xl_frame_fields(entry.message) == (*fields, True, 0, 0x12345678, True, 0x45)
 
 
 def test_format_line_pads_as_candump(public: None) -> None:
@@ -222,6 +317,7 @@ BAD_LINES = [
     ("(1.5) averyveryverylongname 123#00", "Linux interface names are at most 15 bytes"),
     ("(1.5) a\0b 123#00", "channel 'a\\x00b' contains a NUL byte"),
     ("(1.5) vcan0 12G#00", "malformed CAN frame '12G#00': the ID '12G' is not hexadecimal"),
+    ("(1.5) vcan0 45123#82:00:00000000#11", "the CAN XL flags '82' set bits other than XLF"),
 ]
 
 
@@ -247,9 +343,11 @@ def test_logs_survive_a_round_trip(public: None) -> None:
         "(1795505855.998831) vcan1 1FFFFFFF#R3",
         "(1795505856.000000) vcan0 123##7" + "11" * 12,
         "(1795505856.100000) vcan0 20000004#0004000000000000",
+        "(1795505856.200000) vcan1 45123#81:00:12345678#112233",
+        "(1795505856.300000) vcan1 007FF#80:FF:FFFFFFFF#" + "5A" * 2048,
     ]
     out = io.StringIO()
-    assert write_log(out, read_log(lines)) == 4
+    assert write_log(out, read_log(lines)) == 6
     assert out.getvalue() == "".join(line + "\n" for line in lines)
 
 
@@ -284,8 +382,19 @@ SPACES = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\
 ids = st.one_of(
     st.text(HEX, min_size=3, max_size=3),
     st.text(HEX, min_size=8, max_size=8),
+    st.text(HEX, min_size=5, max_size=5),
     st.text(HEX, max_size=9),
     st.sampled_from(["7FF", "800", "1FFFFFFF", "20000040", "3FFFFFFF", "60000000", "A0000000"]),
+    st.sampled_from(["007FF", "FF800", "45123"]),
+)
+xl_headers = st.one_of(
+    st.tuples(
+        st.text(HEX, min_size=2, max_size=2),
+        st.text(HEX, min_size=2, max_size=2),
+        st.text(HEX, min_size=8, max_size=8),
+    ).map(":".join),
+    st.sampled_from(["80:00:00000000", "81:FF:FFFFFFFF", "01:00:00000000", "82:00:00000000"]),
+    st.lists(st.sampled_from(["0", "8", "1", ":", "#", "G", "é", "."]), max_size=16).map("".join),
 )
 data_pieces = st.one_of(
     st.text(HEX, min_size=2, max_size=2),
@@ -302,9 +411,11 @@ data = st.one_of(
 def frame_texts(draw: st.DrawFn) -> str:
     """Text shaped like cansend's syntax, often valid, often nearly so."""
     ident = draw(ids)
-    kind = draw(st.sampled_from(["#", "#", "#R", "#r", "##", "", "###"]))
+    kind = draw(st.sampled_from(["#", "#", "#R", "#r", "##", "", "###", "#XL#", "#XL#"]))
     length = draw(st.sampled_from(["", "0", "8", "9", "88", "é"])) if kind.endswith("R") else ""
     flags = draw(st.sampled_from(["", "0", "1", "5", "f", "G", "."])) if kind == "##" else ""
+    if kind == "#XL#":
+        kind = "#" + draw(xl_headers) + draw(st.sampled_from(["#", "#", ""]))
     return ident + kind + length + flags + draw(data)
 
 

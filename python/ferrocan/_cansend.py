@@ -17,6 +17,11 @@ from ferrocan._can_h import (
     CANFD_ESI,
     CANFD_FDF,
     CANFD_MAX_DLEN,
+    CANXL_HDR_SIZE,
+    CANXL_MTU,
+    CANXL_PRIO_MASK,
+    CANXL_SEC,
+    CANXL_XLF,
 )
 from ferrocan._message import checked_fields
 from ferrocan.message import Message
@@ -25,6 +30,12 @@ __all__ = ["format_frame", "parse_frame"]
 
 
 _HEX_DIGITS = frozenset(string.hexdigits)
+_CANXL_MAX_DLEN = CANXL_MTU - CANXL_HDR_SIZE
+_KINDS = {
+    CAN_MAX_DLEN: ("a classic CAN frame", " (use ## for CAN FD)"),
+    CANFD_MAX_DLEN: ("a CAN FD frame", ""),
+    _CANXL_MAX_DLEN: ("a CAN XL frame", ""),
+}
 
 
 def parse_frame(text: str) -> Message:
@@ -32,6 +43,8 @@ def parse_frame(text: str) -> Message:
     ident, delimiter, rest = text.partition("#")
     if not delimiter:
         raise _malformed(text, "there is no '#' after the ID (expected e.g. 123#DEADBEEF)")
+    if len(ident) == 5:
+        return _xl(text, ident, rest)
     can_id, extended, error = _parse_id(text, ident)
     if rest[:1] in ("R", "r"):
         if error:
@@ -47,8 +60,13 @@ def parse_frame(text: str) -> Message:
 
 def format_frame(msg: Message) -> str:
     """``msg`` in cansend syntax, exactly as ``candump -L`` prints it."""
-    checked_fields(msg, "format_frame()")
+    fields, _ = checked_fields(msg, "format_frame()")
     data = msg.data.hex().upper()
+    is_xl, sdu_type, acceptance_field, sec, vcid = fields[12:]
+    if is_xl:
+        flags = CANXL_XLF | (CANXL_SEC if sec else 0)
+        header = f"{flags:02X}:{sdu_type:02X}:{acceptance_field:08X}"
+        return f"{vcid:02X}{msg.arbitration_id:03X}#{header}#{data}"
     if msg.is_error_frame:
         return f"{CAN_ERR_FLAG | msg.arbitration_id:08X}#{data}"
     ident = f"{msg.arbitration_id:08X}" if msg.is_extended_id else f"{msg.arbitration_id:03X}"
@@ -74,7 +92,9 @@ def _parse_id(text: str, ident: str) -> tuple[int, bool, bool]:
     """(arbitration ID, extended, error frame)."""
     if len(ident) not in (3, 8):
         raise _malformed(
-            text, f"the ID {ident!r} must have 3 hex digits (standard) or 8 (extended)"
+            text,
+            f"the ID {ident!r} must have 3 hex digits (standard), 8 (extended) "
+            "or 5 (CAN XL: VCID and priority)",
         )
     if not _HEX_DIGITS.issuperset(ident):
         raise _malformed(text, f"the ID {ident!r} is not hexadecimal")
@@ -126,6 +146,50 @@ def _fd(text: str, can_id: int, extended: bool, rest: str) -> Message:
     )
 
 
+def _xl(text: str, ident: str, rest: str) -> Message:
+    """``VVPPP#FF:SS:AAAAAAAA#DATA``, split at the ID's '#': a CAN XL frame."""
+    if not _HEX_DIGITS.issuperset(ident):
+        raise _malformed(text, f"the ID {ident!r} is not hexadecimal")
+    vcid, prio = ident[:2], ident[2:]
+    if int(prio, 16) > CANXL_PRIO_MASK:
+        raise _malformed(text, f"the CAN XL priority ID {prio!r} is out of range: must be 000..7FF")
+    header, delimiter, data = rest.partition("#")
+    if not delimiter:
+        raise _malformed(
+            text,
+            "there is no '#' after the CAN XL header (expected e.g. 45123#81:00:12345678#11223344)",
+        )
+    fields = header.split(":")
+    if [len(field) for field in fields] != [2, 2, 8]:
+        raise _malformed(
+            text,
+            f"the CAN XL header {header!r} must be FLAGS:SDT:AF in 2, 2 and 8 hex digits "
+            "(e.g. 80:00:12345678)",
+        )
+    for name, field in zip(("flags byte", "SDU type", "acceptance field"), fields):
+        if not _HEX_DIGITS.issuperset(field):
+            raise _malformed(text, f"the CAN XL {name} {field!r} is not hexadecimal")
+    flags, sdt, af = (int(field, 16) for field in fields)
+    if flags & ~(CANXL_XLF | CANXL_SEC):
+        raise _malformed(
+            text,
+            f"the CAN XL flags {fields[0]!r} set bits other than XLF (80) and SEC (01), "
+            "which ferrocan cannot represent (RRS, 02, included)",
+        )
+    payload = _parse_data(text, data, _CANXL_MAX_DLEN)
+    if not payload:
+        raise _malformed(text, "the data is empty, but a CAN XL frame carries 1 to 2048 bytes")
+    return Message(
+        arbitration_id=int(prio, 16),
+        is_xl=True,
+        sdu_type=sdt,
+        acceptance_field=af,
+        simple_extended_content=bool(flags & CANXL_SEC),
+        vcid=int(vcid, 16),
+        data=payload,
+    )
+
+
 def _parse_data(text: str, data: str, limit: int) -> bytes:
     """Hex digit pairs, each optionally preceded and followed by one dot."""
     digits = data.replace(".", "")
@@ -136,8 +200,7 @@ def _parse_data(text: str, data: str, limit: int) -> bytes:
     if not _dots_between_bytes(data):
         raise _malformed(text, f"the data {data!r} has a misplaced '.': dots separate bytes")
     if len(digits) > 2 * limit:
-        kind = "a CAN FD frame" if limit == CANFD_MAX_DLEN else "a classic CAN frame"
-        hint = "" if limit == CANFD_MAX_DLEN else " (use ## for CAN FD)"
+        kind, hint = _KINDS[limit]
         raise _malformed(
             text, f"the data is {len(digits) // 2} bytes, but {kind} carries at most {limit}{hint}"
         )

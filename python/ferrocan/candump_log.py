@@ -6,7 +6,7 @@ A line holds the receive time (epoch seconds, with microseconds), the
 interface and the frame in cansend syntax (``ferrocan.cansend``): error frames
 as ``20000040#...`` (8 digits with CAN_ERR_FLAG), CAN FD frames with their
 flags digit (``123##5...``: BRS and FDF, which the kernel sets on every FD
-frame it delivers).
+frame it delivers), CAN XL frames with their header (``45123#81:00:12345678#...``).
 
     for entry in read_log(open("candump.log")):  # LogEntry(timestamp, channel, message)
         ...

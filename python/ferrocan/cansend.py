@@ -6,6 +6,9 @@
     parse_frame("123##1112233")      # CAN FD: the digit after ## is canfd_frame.flags
                                      # (BRS=1, ESI=2, FDF=4), then the data
     parse_frame("20000040#0000000000000000")  # CAN_ERR_FLAG in 8 digits: an error frame
+    parse_frame("45123#81:00:12345678#11223344")  # CAN XL: VCID 45 and priority ID 123,
+                                     # canxl_frame.flags (XLF=80, implied; SEC=01), the
+                                     # SDU type, the acceptance field, then 1..2048 bytes
     format_frame(msg)                # the reverse, as ``candump -L`` prints a frame
 
 Malformed text raises ``ValueError`` naming the frame, the part and the problem.
