@@ -264,6 +264,11 @@ def test_a_misspelled_keyword_is_an_error(backend: str) -> None:
         can.Bus(channel="vcan0", interface="ferrocan", bitrat=500_000)
 
 
+def test_can_xl_is_refused_because_python_cans_message_cannot_hold_it(backend: str) -> None:
+    with pytest.raises(ValueError, match=r"no CAN XL fields.*ferrocan\.Bus\('vcan0', xl=True\)"):
+        can.Bus(channel="vcan0", interface="ferrocan", backend=backend.partition("-")[0], xl=True)
+
+
 # --- errors ------------------------------------------------------------------------------
 
 

@@ -123,12 +123,18 @@ class FerrocanBus(can.BusABC):
     ``receive_own_messages``, ``local_loopback``, ``ignore_rx_error_frames``,
     ``receive_buffer_size``, ...) and ignores those python-can passes to
     every bus (``bitrate``, ``single_handle``, ...). ``channel=''``, the
-    default as in python-can, receives from every CAN interface.
+    default as in python-can, receives from every CAN interface. ``xl=True``
+    is refused: python-can's ``Message`` has no CAN XL fields.
     """
 
     def __init__(
         self, channel: str = "", can_filters: CanFilters | None = None, **kwargs: Any
     ) -> None:
+        if kwargs.get("xl"):
+            raise ValueError(
+                "python-can's Message has no CAN XL fields, so its interface cannot carry "
+                f"CAN XL frames: use ferrocan.Bus({channel!r}, xl=True) directly"
+            )
         with _TRANSLATED:
             # Filtered from the start: python-can's own set_filters below
             # comes after frames may have queued.
