@@ -15,7 +15,7 @@ use socketcan::CanInterface;
 
 use crate::error::{errno_of, Error};
 use crate::fork::{self, BeforeFork};
-use crate::frame::{Frame, CANXL_MTU};
+use crate::frame::{Frame, CANXL_MIN_MTU, CANXL_MTU};
 use crate::rx_buffer::{Received, RxBuffer};
 use crate::socket::{interface_name, Options, RawSocket, XlSupport};
 use crate::uring::Uring;
@@ -408,12 +408,13 @@ impl Endpoint {
         }
     }
 
-    /// The kernel refuses a CAN XL frame (EINVAL) for an interface whose MTU
-    /// is not CANXL_MTU: say so, where that was the reason.
+    /// The kernel refuses a CAN XL frame (EINVAL) on an interface whose MTU
+    /// is not CAN XL's (76 to 2060, `CANXL_MIN_MTU` to `CANXL_MTU`) or is
+    /// smaller than the frame: say so, where that was the reason.
     fn xl_mtu_error(&self, open: &Open, frame: &Frame) -> Option<Error> {
-        let mtu = open.socket.mtu(frame.destination())?;
-        (frame.is_xl() && mtu != CANXL_MTU as u32)
-            .then(|| Error::XlMtu { channel: self.channel_of(frame), mtu })
+        let mtu = open.socket.mtu(frame.destination())? as usize;
+        let fits = (CANXL_MIN_MTU..=CANXL_MTU).contains(&mtu) && frame.as_bytes().len() <= mtu;
+        (!fits).then(|| Error::XlMtu { channel: self.channel_of(frame), mtu: mtu as u32 })
     }
 
     fn wait(&self, open: &Open, fd: RawFd, events: libc::c_short, slice: Duration) -> Result<Wait, Error> {

@@ -21,6 +21,8 @@ pub const CAN_MTU: usize = 16;
 pub const CANFD_MTU: usize = 72;
 /// Size of `struct canxl_frame`: the most a CAN XL frame occupies on the socket.
 pub const CANXL_MTU: usize = CANXL_HDR_SIZE + CANXL_MAX_DLEN;
+/// The least MTU of a CAN XL interface: the header and 64 bytes.
+pub const CANXL_MIN_MTU: usize = CANXL_HDR_SIZE + 64;
 /// The bytes of `struct canxl_frame` before its data.
 pub const CANXL_HDR_SIZE: usize = 12;
 /// The least data a CAN XL frame carries.
