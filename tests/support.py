@@ -257,3 +257,21 @@ def xl_frame_fields(msg: Any) -> tuple[object, ...]:
         getattr(msg, "vcid", 0),
     )
     return (*frame_fields(msg), *xl)
+
+
+@contextmanager
+def at_xl_mtu(name: str) -> Iterator[bool]:
+    """Interface ``name`` at CANXL_MTU while the block runs, where the kernel
+    has CAN XL (kernels before 6.10 make vcans at 72); yields whether it has."""
+    before = link.show(name).mtu
+    xl = has_xl()
+    if xl:
+        set_mtu(name, CANXL_MTU)
+    try:
+        yield xl
+    finally:
+        set_mtu(name, before)
+
+
+#: What Bus(xl=True) raises on a kernel without CAN XL, before the release.
+REFUSED_XL = "CAN XL needs Linux 6.2 or later (CAN_RAW_XL_FRAMES); this kernel is "

@@ -35,11 +35,12 @@ from ferrocan._native import Message as NativeMessage
 from .support import (
     CANXL_MTU,
     CANXL_SEC,
+    REFUSED_XL,
     BusFactory,
     XlRecord,
+    at_xl_mtu,
     has_vcid,
     has_xl,
-    link,
     pack_xl,
     set_mtu,
     unpack_xl,
@@ -53,7 +54,7 @@ MESSAGES: dict[str, Any] = {"native": NativeMessage, "pure": PureMessage}
 LENGTHS = [1, 2, 7, 8, 64, 65, 512, 2047, 2048]
 #: How long a receive that should get nothing waits.
 QUIET = 0.3
-REFUSED = "CAN XL needs Linux 6.2 or later (CAN_RAW_XL_FRAMES); this kernel is "
+REFUSED = REFUSED_XL
 NO_VCID = "tx_vcid and rx_vcid need Linux 6.9 or later (CAN_RAW_XL_VCID_OPTS); this kernel is "
 NOT_XL_BUS = "cannot send a CAN XL frame on 'vcan1': open the bus with xl=True"
 
@@ -67,13 +68,9 @@ FD = "=IBBBB64s"
 
 @pytest.fixture(scope="module")
 def xl_mtu() -> Iterator[None]:
-    """vcan1 at CANXL_MTU while this module runs, where the kernel has CAN
-    XL (kernels before 6.10 make vcans at 72)."""
-    before = link.show("vcan1").mtu
-    if has_xl():
-        set_mtu("vcan1", CANXL_MTU)
-    yield
-    set_mtu("vcan1", before)
+    """vcan1 at CANXL_MTU while this module runs, where the kernel has CAN XL."""
+    with at_xl_mtu("vcan1"):
+        yield
 
 
 @pytest.fixture
@@ -318,14 +315,18 @@ def test_an_xl_bus_receives_every_kind_in_order(
     assert [(m.is_fd, m.is_xl) for m in got] == [(m.is_fd, m.is_xl) for m in frames]
 
 
-def test_send_batch_of_every_kind_reaches_the_peer_in_order(
-    make_bus: BusFactory, xl: bool, peer: socket.socket
+@pytest.mark.parametrize("how", ["send", "send_batch"])
+def test_an_xl_bus_sends_every_kind_to_the_peer_in_order(
+    make_bus: BusFactory, xl: bool, peer: socket.socket, how: str
 ) -> None:
     if not xl:
         return
     bus = make_bus("vcan1", xl=True)
     frames = mix()
-    assert bus.send_batch(frames) == len(frames)
+    if how == "send_batch":
+        assert bus.send_batch(frames) == len(frames)
+    for msg in frames if how == "send" else []:
+        bus.send(msg)
     got = [record_fields(peer.recv(CANXL_MTU)) for _ in frames]
     assert got == [xl_frame_fields(m) for m in frames]
 
@@ -727,7 +728,9 @@ TYPE_ERRORS = [
     ({"is_xl": None}, "is_xl must be a bool, got NoneType"),
     ({"is_xl": True, "sdu_type": "1"}, "sdu_type must be an int, got str"),
     ({"is_xl": True, "sdu_type": 1.0}, "sdu_type must be an int, got float"),
+    ({"is_xl": True, "sdu_type": None}, "sdu_type must be an int, got NoneType"),
     ({"is_xl": True, "acceptance_field": None}, "acceptance_field must be an int, got NoneType"),
+    ({"is_xl": True, "vcid": None}, "vcid must be an int, got NoneType"),
     ({"is_xl": True, "vcid": b"\x01"}, "vcid must be an int, got bytes"),
     (
         {"is_xl": True, "simple_extended_content": 1},
