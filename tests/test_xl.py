@@ -97,9 +97,9 @@ def vcid(xl: bool, make_bus: BusFactory) -> bool:
             make_bus("vcan1", xl=True, **kwargs)
         assert str(raised.value) == NO_VCID + os.uname().release
     bus = make_bus("vcan1", xl=True)
-    with pytest.raises(CanOperationError) as raised:
+    with pytest.raises(CanOperationError) as refused:
         bus.send(xl_message(arbitration_id=1, data=b"\x01", vcid=5))
-    assert str(raised.value) == "cannot send vcid=5 on 'vcan1': VCIDs need Linux 6.9 or later"
+    assert str(refused.value) == "cannot send vcid=5 on 'vcan1': VCIDs need Linux 6.9 or later"
     return False
 
 
@@ -791,7 +791,7 @@ def test_an_xl_message_and_its_defaults(impl: str) -> None:
 
 # -- Message: repr, str, equals, copies and pickles
 
-SAMPLE = {
+SAMPLE: dict[str, Any] = {
     "timestamp": 1.5,
     "arbitration_id": 0x123,
     "channel": "vcan1",
