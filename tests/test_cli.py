@@ -10,6 +10,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +25,18 @@ from ferrocan.cansend import format_frame, parse_frame
 from ferrocan.cli import gen, main
 
 from .peers import SYNC_ID, cansend
-from .support import run, send_through_backlog
+from .support import (
+    CANXL_MTU,
+    REFUSED_XL,
+    XlRecord,
+    at_xl_mtu,
+    has_vcid,
+    run,
+    send_through_backlog,
+    set_mtu,
+    unpack_xl,
+    xl_peer,
+)
 
 FERROCAN = Path(sys.executable).with_name("ferrocan")
 TIMEOUT = 20.0  # seconds for any one command
@@ -221,6 +233,85 @@ def test_dump_reports_drops() -> None:
     assert "DROPCOUNT: dropped " in stderr
     assert int(match.group(1)) > 0
     assert len(lines) + int(match.group(1)) == sent
+
+
+# ---------------------------------------------------------------- CAN XL
+
+
+@pytest.fixture
+def xl() -> Iterator[bool]:
+    """Whether the kernel has CAN XL, with vcan1 at CANXL_MTU for the test."""
+    with at_xl_mtu("vcan1") as xl:
+        yield xl
+
+
+def receive_xl(peer: socket.socket, count: int) -> list[XlRecord]:
+    return [unpack_xl(peer.recv(CANXL_MTU)) for _ in range(count)]
+
+
+def test_send_can_xl_to_a_peer(xl: bool) -> None:
+    """lib.h's example and a full frame reach Python's own CAN XL socket."""
+    frames = ["45123#81:00:12345678#11223344.556677", "007FF#00:FF:FFFFFFFF#" + "A5" * 2048]
+    if not xl:
+        done = ferrocan("send", "vcan1", frames[0])
+        assert done.returncode == 1
+        assert done.stderr == f"ferrocan send: {REFUSED_XL}{os.uname().release}\n"
+        return
+    if not has_vcid():  # Linux 6.2 to 6.8, and 6.1 where CAN XL is backported
+        done = ferrocan("send", "vcan1", frames[0])
+        assert done.returncode == 1
+        assert done.stderr == (
+            "ferrocan send: cannot send vcid=69 on 'vcan1': VCIDs need Linux 6.9 or later\n"
+        )
+        frames[0] = "00123#81:00:12345678#11223344.556677"
+    with xl_peer("vcan1") as peer:
+        for frame in frames:
+            done = ferrocan("send", "vcan1", frame)
+            assert (done.returncode, done.stderr) == (0, "")
+        got = receive_xl(peer, 2)
+    vcid = 0x45 if has_vcid() else 0
+    assert got == [
+        XlRecord(0x123, vcid, 0x81, 0x00, 0x12345678, bytes.fromhex("11223344556677")),
+        XlRecord(0x7FF, 0, 0x80, 0xFF, 0xFFFFFFFF, b"\xa5" * 2048),
+    ]
+
+
+def test_send_can_xl_needs_the_xl_mtu(xl: bool) -> None:
+    if not xl:
+        pytest.skip("this kernel has no CAN XL: test_send_can_xl_to_a_peer checks the refusal")
+    set_mtu("vcan1", 72)  # the fixture restores it
+    done = ferrocan("send", "vcan1", "00123#80:00:00000000#11")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "ferrocan send: cannot send a CAN XL frame on 'vcan1': its MTU is 72, and CAN XL needs "
+        "2060 (ip link set vcan1 mtu 2060)\n"
+    )
+
+
+def test_gen_can_xl_to_a_peer(xl: bool) -> None:
+    """Fixed and incrementing fields, as cangen -X has them, then random ones."""
+    fixed = ["-I", "123", "-L", "i", "-D", "i", "-F", "81", "-S", "03", "-A", "i"]
+    if not xl:
+        done = ferrocan("gen", "vcan1", "-X", "-n", "1")
+        assert done.returncode == 1
+        assert done.stderr == f"ferrocan gen: {REFUSED_XL}{os.uname().release}\n"
+        return
+    vcid = ["-V", "45"] if has_vcid() else []
+    with xl_peer("vcan1") as peer:
+        done = ferrocan("gen", "vcan1", "-X", "-g", "0", "-n", "5", *fixed, *vcid)
+        assert done.returncode == 0, done.stderr
+        got = receive_xl(peer, 5)
+        # Few enough for the peer's default receive buffer, read once gen ended.
+        done = ferrocan("gen", "vcan1", "-X", "-g", "0", "-n", "40")
+        assert done.returncode == 0, done.stderr
+        randoms = receive_xl(peer, 40)
+    counter = [n.to_bytes(8, "little")[: n + 1] for n in range(5)]
+    header = (0x123, 0x45 if vcid else 0, 0x81, 0x03)
+    assert got == [XlRecord(*header, n, counter[n]) for n in range(5)]
+    assert {record.flags for record in randoms} == {0x80, 0x81}
+    assert {record.vcid for record in randoms} == {0}
+    assert all(1 <= len(record.data) <= 2048 for record in randoms)
+    assert len({len(record.data) for record in randoms}) > 30
 
 
 # ---------------------------------------------------------------- gen
@@ -432,6 +523,8 @@ BAD_INPUT = [
     (["send", "vcan0", "12G#00"], 2, "ferrocan send: malformed CAN frame '12G#00': the ID"),
     (["send", "nope0", "123#00"], 1, "ferrocan send: CAN interface 'nope0' does not exist"),
     (["send", "vcan0", "1" * 20], 2, "ferrocan send: malformed CAN frame"),
+    (["send", "vcan0", "45123#82:00:00000000#11"], 2, "ferrocan send: malformed CAN frame '45"),
+    (["send", "vcan0", "45123#80:00:00000000#"], 2, "ferrocan send: malformed CAN frame '45"),
     (["dump", "vcan0,123-7FF"], 2, "ferrocan dump: malformed filter '123-7FF' in 'vcan0,123-7FF'"),
     (["dump", "vcan0,#XYZ"], 2, "ferrocan dump: malformed filter '#XYZ'"),
     (["dump", "nope0"], 1, "ferrocan dump: CAN interface 'nope0' does not exist"),
@@ -444,6 +537,13 @@ BAD_INPUT = [
     (["gen", "vcan0", "-f", "-L", "13"], 2, "ferrocan gen: -L 13: the data length must"),
     (["gen", "vcan0", "-D", "XYZ"], 2, "ferrocan gen: -D XYZ: the data must be r, i or hex"),
     (["gen", "vcan0", "-D", "00" * 9], 2, f"ferrocan gen: -D {'00' * 9}: 9 bytes, but a frame"),
+    (["gen", "vcan0", "-X", "-e"], 2, "ferrocan gen: -X and -e cannot be combined: a CAN XL"),
+    (["gen", "vcan0", "-X", "-b"], 2, "ferrocan gen: -X and -b cannot be combined: a frame is"),
+    (["gen", "vcan0", "-S", "01"], 2, "ferrocan gen: -S 01: sets a CAN XL field, so it needs -X"),
+    (["gen", "vcan0", "-X", "-F", "82"], 2, "ferrocan gen: -F 82: CAN XL flags other than XLF"),
+    (["gen", "vcan0", "-X", "-A", "100000000"], 2, "ferrocan gen: -A 100000000: out of range"),
+    (["gen", "vcan0", "-X", "-V", "x"], 2, "ferrocan gen: -V x: must be r, i or a hexadecimal"),
+    (["gen", "vcan0", "-X", "-L", "0"], 2, "ferrocan gen: -L 0: the data length must be r, i or"),
     (["gen", "vcan0", "-g", "-1"], 2, "ferrocan gen: argument -g: must be a number of milli"),
     (["gen", "nope0", "-n", "1"], 1, "ferrocan gen: CAN interface 'nope0' does not exist"),
     (["record", "/nope/x.log", "-i", "vcan0"], 1, "ferrocan record: /nope/x.log: No such file"),

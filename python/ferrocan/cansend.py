@@ -25,7 +25,14 @@ from ferrocan._can_h import (
     CAN_MAX_DLEN,
     CAN_SFF_MASK,
     CANFD_MAX_DLEN,
+    CANXL_HDR_SIZE,
+    CANXL_MTU,
+    CANXL_SEC,
+    CANXL_XLF,
 )
+
+#: The most data a CAN XL frame carries.
+CANXL_MAX_DLEN = CANXL_MTU - CANXL_HDR_SIZE
 
 try:
     from ferrocan._native import format_frame, parse_frame
@@ -34,6 +41,9 @@ except ImportError:
 
 __all__ = [
     "CANFD_MAX_DLEN",
+    "CANXL_MAX_DLEN",
+    "CANXL_SEC",
+    "CANXL_XLF",
     "CAN_EFF_FLAG",
     "CAN_EFF_MASK",
     "CAN_ERR_FLAG",
