@@ -49,6 +49,11 @@ class Message:
     is_rx: bool
     bitrate_switch: bool
     error_state_indicator: bool
+    is_xl: bool
+    sdu_type: int
+    acceptance_field: int
+    simple_extended_content: bool
+    vcid: int
 
     def __new__(
         cls,
@@ -66,6 +71,11 @@ class Message:
         error_state_indicator: bool = False,
         check: bool = False,
         *,
+        is_xl: bool = False,
+        sdu_type: int = 0,
+        acceptance_field: int = 0,
+        simple_extended_content: bool = False,
+        vcid: int = 0,
         extended_id: bool = ...,  # deprecated spelling of is_extended_id
     ) -> Self: ...
     @classmethod
@@ -83,6 +93,12 @@ class Message:
         is_rx: bool,
         bitrate_switch: bool,
         error_state_indicator: bool,
+        *,
+        is_xl: bool = False,
+        sdu_type: int = 0,
+        acceptance_field: int = 0,
+        simple_extended_content: bool = False,
+        vcid: int = 0,
     ) -> Self: ...
     @property
     def data(self) -> bytearray: ...
@@ -101,7 +117,8 @@ class Message:
     def __format__(self, format_spec: str) -> str: ...
     def __copy__(self) -> Self: ...
     def __deepcopy__(self, memo: Any) -> Self: ...
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+    def __setstate__(self, state: dict[str, Any]) -> None: ...
 
 @final
 class BcmTask:
@@ -148,6 +165,9 @@ class NativeSocket:
         channel: str,
         *,
         fd: bool = False,
+        xl: bool = False,
+        tx_vcid: int | None = None,
+        rx_vcid: tuple[int, int] | None = None,
         receive_own_messages: bool = False,
         local_loopback: bool = True,
         error_frames: bool = True,
