@@ -143,11 +143,12 @@ def check_fields(
     _check_bool("is_rx", is_rx)
     _check_bool("bitrate_switch", bitrate_switch)
     _check_bool("error_state_indicator", error_state_indicator)
-    _check_bool("is_xl", is_xl)
-    _check_int("sdu_type", sdu_type)
-    _check_int("acceptance_field", acceptance_field)
-    _check_bool("simple_extended_content", simple_extended_content)
-    _check_int("vcid", vcid)
+    # One test for the usual types (ints exactly, bools false) before the full checks.
+    if not (
+        is_xl is simple_extended_content is False
+        and sdu_type.__class__ is acceptance_field.__class__ is vcid.__class__ is int
+    ):
+        _check_xl_types(is_xl, sdu_type, acceptance_field, simple_extended_content, vcid)
 
     if range_error is not None:
         raise ValueError(range_error)
@@ -175,6 +176,20 @@ def _check_bool(name: str, value: object) -> None:
     # bool cannot be subclassed, so an identity test is exact (and fast).
     if value.__class__ is not bool:
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
+def _check_xl_types(
+    is_xl: object,
+    sdu_type: object,
+    acceptance_field: object,
+    simple_extended_content: object,
+    vcid: object,
+) -> None:
+    _check_bool("is_xl", is_xl)
+    _check_int("sdu_type", sdu_type)
+    _check_int("acceptance_field", acceptance_field)
+    _check_bool("simple_extended_content", simple_extended_content)
+    _check_int("vcid", vcid)
 
 
 def _check_int(name: str, value: object) -> None:

@@ -88,9 +88,9 @@ def encode(msg: Any) -> bytes:
     message was built.
     """
     fields, (_, arbitration_id, dlc, data) = checked_fields(msg, "send()")
-    _, _, extended, remote, error, _, _, _, is_fd, _, brs, esi, is_xl, *xl = fields
+    _, _, extended, remote, error, _, _, _, is_fd, _, brs, esi, is_xl, sdt, af, sec, vcid = fields
     if is_xl:
-        return _encode_xl(arbitration_id, data, *xl)
+        return _encode_xl(arbitration_id, data, sdt, af, sec, vcid)
     can_id = arbitration_id
     if extended:
         can_id |= CAN_EFF_FLAG
