@@ -295,7 +295,103 @@ PERIOD_RANGE = (
     "broadcast manager times, got "
 )
 
+XL = {"is_xl": True, "data": b"\x01"}
+RX_VCID_TYPE = "rx_vcid must be a (vcid, mask) tuple of two ints in 0..255, or None, got "
+
 TABLE: list[Row] = [
+    # -- Message: CAN XL
+    message("xl-type", {"is_xl": 1}, TypeError, "is_xl must be a bool, got int"),
+    message("sdu_type-type", {"sdu_type": 1.0}, TypeError, "sdu_type must be an int, got float"),
+    message(
+        "acceptance_field-type",
+        {**XL, "acceptance_field": "1"},
+        TypeError,
+        "acceptance_field must be an int, got str",
+    ),
+    message(
+        "simple_extended_content-type",
+        {"simple_extended_content": 0},
+        TypeError,
+        "simple_extended_content must be a bool, got int",
+    ),
+    message("vcid-type", {**XL, "vcid": None}, TypeError, "vcid must be an int, got NoneType"),
+    message(
+        "xl-remote",
+        {**XL, "is_remote_frame": True},
+        ValueError,
+        "is_remote_frame cannot be combined with is_xl: CAN XL has no remote frames",
+    ),
+    message(
+        "xl-error",
+        {**XL, "is_error_frame": True},
+        ValueError,
+        "is_error_frame cannot be combined with is_xl: error frames are classic CAN frames",
+    ),
+    message(
+        "xl-fd",
+        {**XL, "is_fd": True},
+        ValueError,
+        "is_fd cannot be combined with is_xl: a frame is either CAN FD or CAN XL",
+    ),
+    message(
+        "xl-extended",
+        {**XL, "is_extended_id": True},
+        ValueError,
+        "is_extended_id must be False for a CAN XL frame: its priority ID is 11 bits",
+    ),
+    message(
+        "xl-id-range",
+        {**XL, "arbitration_id": 0x800},
+        ValueError,
+        "arbitration_id 0x800 is out of range for a CAN XL priority ID: must be in 0x0..0x7ff",
+    ),
+    message(
+        "xl-empty",
+        {"is_xl": True},
+        ValueError,
+        "data is empty, but a CAN XL frame carries 1 to 2048 bytes",
+    ),
+    message(
+        "xl-too-long",
+        {"is_xl": True, "data": bytes(2049)},
+        ValueError,
+        "data is 2049 bytes, but a CAN XL frame carries at most 2048",
+    ),
+    message(
+        "xl-dlc",
+        {"is_xl": True, "data": bytes(4), "dlc": 5},
+        ValueError,
+        "dlc 5 contradicts the 4 data bytes: leave dlc=None or set it to 4",
+    ),
+    message(
+        "sdu_type-range",
+        {**XL, "sdu_type": 256},
+        ValueError,
+        "sdu_type 256 is out of range: must be in 0..255",
+    ),
+    message(
+        "acceptance_field-range",
+        {**XL, "acceptance_field": -1},
+        ValueError,
+        "acceptance_field -0x1 is out of range: must be in 0x0..0xffffffff",
+    ),
+    message(
+        "vcid-range", {**XL, "vcid": 256}, ValueError, "vcid 256 is out of range: must be in 0..255"
+    ),
+    message("sdu_type-not-xl", {"sdu_type": 1}, ValueError, "sdu_type requires is_xl=True"),
+    message(
+        "acceptance_field-not-xl",
+        {"acceptance_field": 1},
+        ValueError,
+        "acceptance_field requires is_xl=True",
+    ),
+    message(
+        "simple_extended_content-not-xl",
+        {"simple_extended_content": True},
+        ValueError,
+        "simple_extended_content requires is_xl=True",
+    ),
+    message("vcid-not-xl", {"vcid": 1}, ValueError, "vcid requires is_xl=True"),
     # -- Message: IDs
     message(
         "id-negative",
@@ -706,6 +802,51 @@ TABLE: list[Row] = [
         BUS,
     ),
     Row(
+        "xl-flag", lambda c: c.bus(xl="yes"), TypeError, "xl must be True or False, got 'yes'", BUS
+    ),
+    Row(
+        "tx_vcid-type",
+        lambda c: c.bus(xl=True, tx_vcid=True),
+        TypeError,
+        "tx_vcid must be an int in 0..255 or None, got bool",
+        BUS,
+    ),
+    Row(
+        "tx_vcid-range",
+        lambda c: c.bus(xl=True, tx_vcid=256),
+        ValueError,
+        "tx_vcid 256 is out of range: must be in 0..255 or None",
+        BUS,
+    ),
+    Row(
+        "rx_vcid-type",
+        lambda c: c.bus(xl=True, rx_vcid=[5, 1]),
+        TypeError,
+        RX_VCID_TYPE + "[5, 1]",
+        BUS,
+    ),
+    Row(
+        "rx_vcid-range",
+        lambda c: c.bus(xl=True, rx_vcid=(5, 256)),
+        ValueError,
+        "rx_vcid (5, 256) is out of range: its vcid and mask must be in 0..255",
+        BUS,
+    ),
+    Row(
+        "tx_vcid-without-xl",
+        lambda c: c.bus(tx_vcid=5),
+        ValueError,
+        "tx_vcid requires xl=True",
+        BUS,
+    ),
+    Row(
+        "rx_vcid-without-xl",
+        lambda c: c.bus(rx_vcid=(5, 0xFF)),
+        ValueError,
+        "rx_vcid requires xl=True",
+        BUS,
+    ),
+    Row(
         "io_uring-on-ctypes",
         lambda c: ferrocan.Bus("vcan0", backend="ctypes", io_uring=True),
         ValueError,
@@ -960,6 +1101,20 @@ TABLE: list[Row] = [
         "cannot send a CAN FD frame on 'vcan0': open the bus with fd=True",
         BUS_MESSAGE,
     ),
+    Row(
+        "send-xl-on-bus-without-xl",
+        lambda c: c.bus(fd=True).send(c.Message(**XL)),
+        CanOperationError,
+        "cannot send a CAN XL frame on 'vcan0': open the bus with xl=True",
+        BUS_MESSAGE,
+    ),
+    Row(
+        "send_periodic-xl",
+        lambda c: c.bus().send_periodic(c.Message(**XL), 0.1),
+        ValueError,
+        "send_periodic cannot send CAN XL frames: the kernel's CAN_BCM has no CAN XL support",
+        BUS_MESSAGE,
+    ),
     # -- timeouts
     Row("recv-timeout-negative", lambda c: c.bus().recv(-1), ValueError, TIMEOUT + "-1.0", BUS),
     Row(
@@ -1203,7 +1358,9 @@ TABLE: list[Row] = [
         "link-mtu-50",
         lambda c: link.set("vcan0", mtu=50),
         ValueError,
-        "mtu must be 16 (classic CAN) or 72 (CAN FD), got 50",
+        "mtu 50 is not one the interface takes: a CAN interface takes 16 (classic CAN), "
+        "72 (CAN FD) or 76 to 2060 (CAN XL, where the kernel has it), as far as its driver "
+        "supports them",
         ONCE,
     ),
     Row(
@@ -1412,6 +1569,11 @@ ELSEWHERE = {
     ", or run with CAP_NET_ADMIN": "tests/unprivileged_checks.py",
     "a manual restart needs a controller in bus-off": "tests/realcan/test_link.py",
     "the native backend is not installed": "tests/test_fallback.py",  # a pure install
+    # The kernel decides these; tests/test_xl.py asks it which it has.
+    "CAN XL needs Linux 6.2 or later": "tests/support.py",  # REFUSED_XL, used by test_xl.py
+    "need Linux 6.9 or later (CAN_RAW_XL_VCID_OPTS)": "tests/test_xl.py",
+    "VCIDs need Linux 6.9 or later": "tests/test_xl.py",
+    "and CAN XL needs 2060": "tests/test_xl.py",
 }
 #: The recorder's section: tests/test_recorder.py checks it on both backends.
 RECORDING = "## Recording"
