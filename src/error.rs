@@ -131,7 +131,7 @@ pub enum Error {
         /// The setting asked for.
         what: &'static str,
     },
-    /// An MTU that is neither classic CAN's nor CAN FD's.
+    /// An MTU no CAN interface takes, or one the interface's driver refused.
     BadMtu {
         /// The MTU asked for.
         mtu: u32,
@@ -295,7 +295,12 @@ impl fmt::Display for Error {
                 "'{channel}' is a virtual interface ({kind}): it has no {what}; \
                  that applies to real controllers such as can0"
             ),
-            Self::BadMtu { mtu } => write!(f, "mtu must be 16 (classic CAN) or 72 (CAN FD), got {mtu}"),
+            Self::BadMtu { mtu } => write!(
+                f,
+                "mtu {mtu} is not one the interface takes: a CAN interface takes 16 (classic CAN), \
+                 72 (CAN FD) or 76 to 2060 (CAN XL, where the kernel has it), as far as its driver \
+                 supports them"
+            ),
             Self::LinkSettings { problem, example } => {
                 write!(f, "{problem}; give them in one call, such as {example}")
             }
