@@ -98,7 +98,8 @@ impl Endpoint {
         Ok(Self {
             channel: channel.into(),
             ifindex,
-            fd_frames: options.fd,
+            // The kernel takes FD frames on a CAN XL socket too.
+            fd_frames: options.fd || options.xl.is_some(),
             xl: socket.xl(),
             open: RwLock::new(Some(Open { uring, rx, socket, waker })),
             received: AtomicU64::new(0),

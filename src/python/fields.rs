@@ -227,10 +227,13 @@ fn legacy_extended_id<'py>(
     Ok(())
 }
 
-/// A CAN XL header field's int; 0 when absent or None.
+/// A CAN XL header field's int; 0 when absent (python-can's Message has none).
 fn parse_field(index: usize, values: &Values<'_>) -> PyResult<i64> {
     let what = format!("{} must be an int", NAMES[index]);
-    Ok(parse_int(&what, values[index].as_ref())?.unwrap_or(0))
+    match values[index].as_ref() {
+        Some(v) if v.is_none() => Err(wrong_type(&what, v)),
+        value => Ok(parse_int(&what, value)?.unwrap_or(0)),
+    }
 }
 
 fn parse_id(value: Option<&Bound<'_, PyAny>>) -> PyResult<i64> {

@@ -288,12 +288,15 @@ impl Message {
     }
 
     /// python-can's positional arguments, identical in the pure-Python class,
-    /// so a pickle from either implementation loads in the other; a CAN XL
-    /// message adds its fields as state for `__setstate__`.
+    /// so a pickle from either implementation loads in the other. A CAN XL
+    /// message, whose data the constructor would refuse without `is_xl`
+    /// (keyword-only, so pickle cannot pass it), is built without data and
+    /// gets its data, dlc and CAN XL fields from `__setstate__`.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let m = slf.borrow();
         let data = PyBytes::new(py, &m.data_vec(py));
+        let (dlc, args_data) = if m.is_xl { (0, PyBytes::new(py, b"")) } else { (m.dlc, data.clone()) };
         let args = (
             m.timestamp,
             m.arbitration_id,
@@ -301,8 +304,8 @@ impl Message {
             m.is_remote_frame,
             m.is_error_frame,
             m.channel.as_ref().map(|c| c.clone_ref(py)),
-            m.dlc,
-            data,
+            dlc,
+            args_data,
             m.is_fd,
             m.is_rx,
             m.bitrate_switch,
@@ -319,18 +322,25 @@ impl Message {
         state.set_item("acceptance_field", m.acceptance_field)?;
         state.set_item("simple_extended_content", m.simple_extended_content)?;
         state.set_item("vcid", m.vcid)?;
+        state.set_item("dlc", m.dlc)?;
+        state.set_item("data", data)?;
         PyTuple::new(py, [cls, args.into_any(), state.into_any()])
     }
 
-    /// Restores a CAN XL message's fields from its pickle.
+    /// Restores a CAN XL message from its pickle (see `__reduce__`).
     fn __setstate__(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
-        let get =
-            |name: &str| state.get_item(name)?.ok_or_else(|| PyValueError::new_err(format!("no {name}")));
+        let get = |name: &str| {
+            state.get_item(name)?.ok_or_else(|| {
+                PyValueError::new_err(format!("a pickled CAN XL message lacks its {name}"))
+            })
+        };
         self.is_xl = get("is_xl")?.extract()?;
         self.sdu_type = get("sdu_type")?.extract()?;
         self.acceptance_field = get("acceptance_field")?.extract()?;
         self.simple_extended_content = get("simple_extended_content")?.extract()?;
         self.vcid = get("vcid")?.extract()?;
+        self.dlc = get("dlc")?.extract()?;
+        self.data = Data::Shared(parse_data(state.py(), &get("data")?)?.unbind());
         Ok(())
     }
 }
