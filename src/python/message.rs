@@ -330,9 +330,9 @@ impl Message {
     /// Restores a CAN XL message from its pickle (see `__reduce__`).
     fn __setstate__(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
         let get = |name: &str| {
-            state.get_item(name)?.ok_or_else(|| {
-                PyValueError::new_err(format!("a pickled CAN XL message lacks its {name}"))
-            })
+            state
+                .get_item(name)?
+                .ok_or_else(|| PyValueError::new_err(format!("a pickled CAN XL message lacks its {name}")))
         };
         self.is_xl = get("is_xl")?.extract()?;
         self.sdu_type = get("sdu_type")?.extract()?;
