@@ -588,6 +588,20 @@ def test_send_periodic_refuses_an_xl_message(make_bus: BusFactory, xl: bool) -> 
     )
 
 
+def test_modify_data_refuses_an_xl_message(make_bus: BusFactory, xl: bool) -> None:
+    if not xl:
+        return
+    bus = make_bus("vcan1", xl=True)
+    classic = ferrocan.Message(arbitration_id=1, is_extended_id=False, data=b"\x01")
+    task = bus.send_periodic(classic, 0.1)
+    with pytest.raises(ValueError) as raised:
+        task.modify_data(xl_message(arbitration_id=1, data=b"\x02"))
+    task.stop()
+    assert str(raised.value) == (
+        "send_periodic cannot send CAN XL frames: the kernel's CAN_BCM has no CAN XL support"
+    )
+
+
 BUS_ERRORS = [
     ({"tx_vcid": 5}, ValueError, "tx_vcid requires xl=True"),
     ({"rx_vcid": (5, 0xFF)}, ValueError, "rx_vcid requires xl=True"),

@@ -240,8 +240,6 @@ class Bus:
         messages = as_messages(msgs)
         check_timing(period, duration)
         check_messages(messages)
-        if any(getattr(msg, "is_xl", False) for msg in messages):
-            raise errors.xl_not_periodic()
         if messages[0].is_fd and self.protocol is not CanProtocol.CAN_FD:
             raise errors.fd_not_enabled(self.channel)
         self._check_open()

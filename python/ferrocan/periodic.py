@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ferrocan._backend import BackendTask
+from ferrocan._errors import xl_not_periodic
 from ferrocan.exceptions import CanOperationError
 
 _log = logging.getLogger(__name__)
@@ -216,7 +217,10 @@ def as_messages(messages: Any) -> list[Any]:
 
 def check_messages(messages: Sequence[Any], like: Any = None) -> None:
     """One arbitration ID (and ID kind) and one frame kind for all messages,
-    and, for modify_data(), those of ``like``: the kernel knows a task by them."""
+    and, for modify_data(), those of ``like``: the kernel knows a task by them.
+    No CAN XL frames, which CAN_BCM cannot send."""
+    if any(getattr(msg, "is_xl", False) for msg in messages):
+        raise xl_not_periodic()
     first = messages[0]
     if like is not None and _key(first) != _key(like):
         raise ValueError(
