@@ -1364,6 +1364,13 @@ TABLE: list[Row] = [
         ONCE,
     ),
     Row(
+        "link-mtu-0",
+        lambda c: link.set("vcan0", mtu=0),
+        ValueError,
+        "mtu must be 16 (classic CAN), 72 (CAN FD) or 76 to 2060 (CAN XL), got 0",
+        ONCE,
+    ),
+    Row(
         "link-txqueuelen-negative",
         lambda c: link.set("vcan0", txqueuelen=-1),
         ValueError,

@@ -183,7 +183,7 @@ impl Message {
     #[pyo3(signature = (
         timestamp, arbitration_id, is_extended_id, is_remote_frame, is_error_frame, channel, dlc, data,
         is_fd, is_rx, bitrate_switch, error_state_indicator,
-        is_xl = false, sdu_type = 0, acceptance_field = 0, simple_extended_content = false, vcid = 0,
+        *, is_xl = false, sdu_type = 0, acceptance_field = 0, simple_extended_content = false, vcid = 0,
     ))]
     fn _unchecked(
         _cls: &Bound<'_, PyType>,
