@@ -17,9 +17,17 @@ import weakref
 
 import ferrocan
 import pytest
-from ferrocan import BusState, CanOperationError, Message
+from ferrocan import BusState, CanInitializationError, CanOperationError, Message
 
-from .support import IO_URING_MACHINES, BusFactory, bus_arguments, kernel_release, run
+from .support import (
+    IO_URING_MACHINES,
+    REFUSED_XL,
+    BusFactory,
+    at_xl_mtu,
+    bus_arguments,
+    kernel_release,
+    run,
+)
 
 RECV_TIMEOUT = 2.0
 
@@ -96,6 +104,41 @@ def test_fd_frame_on_a_classic_bus_is_refused(make_bus: BusFactory) -> None:
     bus = make_bus()
     with pytest.raises(CanOperationError, match="open the bus with fd=True"):
         bus.send(Message(arbitration_id=1, is_fd=True, data=b"x"))
+
+
+def test_an_xl_bus_carries_can_xl_frames_or_is_refused_clearly(make_bus: BusFactory) -> None:
+    """Where the kernel has CAN XL (6.2, or a backport such as Debian's
+    6.1.176), a 2048-byte CAN XL frame and its header cross an xl bus pair
+    next to a classic frame; where it has not (5.10), opening one is a clear
+    error, not a crash."""
+    with at_xl_mtu("vcan1") as has_xl:
+        if not has_xl:
+            with pytest.raises(CanInitializationError) as raised:
+                make_bus("vcan1", xl=True)
+            assert str(raised.value) == REFUSED_XL + os.uname().release
+            return
+        tx, rx = make_bus("vcan1", xl=True), make_bus("vcan1", xl=True)
+        data = bytes(range(256)) * 8
+        sent = Message(
+            is_xl=True, arbitration_id=0x123, data=data, sdu_type=7, acceptance_field=0xA5A5A5A5
+        )
+        tx.send_batch([sent, Message(arbitration_id=0x124, is_extended_id=False, data=b"x")])
+        got = [rx.recv(RECV_TIMEOUT), rx.recv(RECV_TIMEOUT)]
+        for bus in (tx, rx):
+            bus.shutdown()
+    assert got[0] is not None and got[1] is not None
+    assert (got[0].is_xl, got[0].arbitration_id, got[0].dlc, got[0].data) == (
+        True,
+        0x123,
+        2048,
+        data,
+    )
+    assert (got[0].sdu_type, got[0].acceptance_field, got[0].is_extended_id) == (
+        7,
+        0xA5A5A5A5,
+        False,
+    )
+    assert (got[1].is_xl, got[1].arbitration_id, got[1].data) == (False, 0x124, b"x")
 
 
 def test_timestamps_are_the_kernels_epoch_seconds(make_bus: BusFactory) -> None:
