@@ -1,7 +1,7 @@
 //! Arbitrary text as a line of candump's log: parsing never panics (nor does
 //! its error text), what parses holds a valid frame, and formatting it gives
 //! a line that parses to the same frame and channel, with the timestamp
-//! rounded to microseconds, and formats alike.
+//! rounded to microseconds, and formats alike (CAN XL frames included).
 
 #![no_main]
 

@@ -1,6 +1,7 @@
 //! Arbitrary text as cansend's frame syntax: parsing never panics (nor does
 //! its error text), what parses is a valid frame, and formatting it gives
-//! text that parses to the same frame and formats alike.
+//! text that parses to the same frame and formats alike. CAN XL frames
+//! format as can-utils prints them: 5 digits, then XLF in the flags.
 
 #![no_main]
 
@@ -22,6 +23,11 @@ fuzz_target!(|bytes: &[u8]| {
         panic!("{text:?} parsed to an invalid frame: {e}");
     }
     let formatted = cansend::format(&spec);
+    if spec.xl {
+        let (id, header) = formatted.split_once('#').expect("an XL frame has '#'");
+        assert_eq!(id.len(), 5, "{formatted:?}");
+        assert!(header.starts_with('8'), "XLF is printed: {formatted:?}");
+    }
     let again = cansend::parse(&formatted).unwrap_or_else(|e| panic!("{text:?} formatted badly: {e}"));
     assert_eq!(again, parsed, "{text:?} -> {formatted:?}");
     assert_eq!(cansend::format(&again.spec()), formatted);
