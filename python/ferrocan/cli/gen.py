@@ -163,14 +163,16 @@ class XlFields:
             vcid=_values(args.vcid or "0", "-V", 0xFF),
         )
 
-    def fields(self, n: int) -> dict[str, int | bool]:
-        return {
-            "is_xl": True,
-            "simple_extended_content": bool(self.sec(n)),
-            "sdu_type": self.sdu_type(n),
-            "acceptance_field": self.acceptance_field(n),
-            "vcid": self.vcid(n),
-        }
+    def frame(self, n: int, priority: int, data: bytes) -> Message:
+        return Message(
+            arbitration_id=priority,
+            data=data,
+            is_xl=True,
+            simple_extended_content=bool(self.sec(n)),
+            sdu_type=self.sdu_type(n),
+            acceptance_field=self.acceptance_field(n),
+            vcid=self.vcid(n),
+        )
 
 
 _XL_CONFLICTS = {
@@ -212,8 +214,7 @@ class Frames:
 
     def frame(self, n: int) -> Message:
         if self.xl is not None:
-            data = self.data(n, self.length(n))
-            return Message(arbitration_id=self.can_id(n), data=data, **self.xl.fields(n))
+            return self.xl.frame(n, self.can_id(n), self.data(n, self.length(n)))
         return Message(
             arbitration_id=self.can_id(n),
             is_extended_id=self.extended,
