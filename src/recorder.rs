@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::endpoint::Endpoint;
 use crate::error::{errno_of, Error};
 use crate::log_format::{Format, LogFormat};
-use crate::socket::{interface_name, Options};
+use crate::socket::{interface_name, Options, XlOptions};
 use crate::waker::Waker;
 
 /// Frames taken from one socket before the next socket gets its turn.
@@ -96,6 +96,8 @@ impl Recording {
     pub fn start(sources: &[Source], settings: &Settings, file: File) -> Result<Self, Error> {
         let options = Options {
             fd: true,
+            // As candump does: CAN XL frames too, where kernel and format can.
+            xl: settings.format.has_xl().then(XlOptions::default),
             error_frames: false,
             receive_buffer_size: settings.receive_buffer_size,
             ..Options::default()
@@ -206,7 +208,10 @@ impl Input {
             filters: (!source.filters.is_empty()).then(|| source.filters.clone()),
             ..options.clone()
         };
-        let endpoint = Endpoint::open(channel, &options)?;
+        let endpoint = match Endpoint::open(channel, &options) {
+            Err(Error::NoXlSupport { .. }) => Endpoint::open(channel, &Options { xl: None, ..options })?,
+            opened => opened?,
+        };
         Ok(Self {
             endpoint,
             error_mask: source.error_mask,

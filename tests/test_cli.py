@@ -214,6 +214,30 @@ def test_send_to_candump() -> None:
         assert logged(candump.lines(len(frames))) == list(frames.values())
 
 
+def test_send_to_dump_in_can_xl_notation() -> None:
+    """ferrocan send's CAN XL frames, as ferrocan dump prints them: the
+    compact form with -L, and the screen form, which crops the data at 64
+    bytes as can-utils does. A kernel without CAN XL refuses the send."""
+    with at_xl_mtu("vcan1") as has_xl:
+        if not has_xl:
+            done = ferrocan("send", "vcan1", "00123#80:00:00000000#11")
+            assert done.returncode == 1 and REFUSED_XL in done.stderr
+            return
+        vcid = "45" if has_vcid() else "00"
+        frames = [f"{vcid}123#81:12:DEADBEEF#00112233", "007FF#80:00:00000000#" + "AB" * 100]
+        commands = [[str(FERROCAN), "dump", "vcan1"], [str(FERROCAN), "dump", "-L", "vcan1"]]
+        with listening(*commands, channel="vcan1") as (screen, log):
+            for frame in frames:
+                done = ferrocan("send", "vcan1", frame)
+                assert (done.returncode, done.stderr) == (0, "")
+            shown, logged_lines = screen.lines(2), log.lines(2)
+    assert logged(logged_lines) == frames
+    assert shown == [
+        f"  vcan1  123 [0004] ({vcid}|81:12:DEADBEEF) 00 11 22 33",
+        "  vcan1  7FF [0100] (00|80:00:00000000) " + " ".join(["AB"] * 64) + " ...",
+    ]
+
+
 def test_dump_reports_drops() -> None:
     """A reader stopped while 3000 frames arrive, with the smallest receive
     buffer: candump's DROPCOUNT, and every frame is either printed or

@@ -24,9 +24,17 @@ import can
 import pytest
 from ferrocan import Bus, Message, Recorder
 from ferrocan.candump_log import read_log
+from ferrocan.cansend import format_frame
 from ferrocan.exceptions import CanInitializationError, CanInterfaceNotImplementedError
 
-from .support import frame_fields, roomy_backlog
+from .support import (
+    REFUSED_XL,
+    at_xl_mtu,
+    frame_fields,
+    has_vcid,
+    roomy_backlog,
+    xl_frame_fields,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FERROCAN = Path(sys.executable).with_name("ferrocan")
@@ -398,6 +406,71 @@ def test_a_quiet_bus_frame_reaches_the_file_at_once(backend: str, tmp_path: Path
     with Recorder(path, "vcan0", backend=backend):
         flood("vcan0", flood_messages(1))
         wait_for_size(path, 10, timeout=5)
+
+
+def xl_messages(vcid: int) -> list[Message]:
+    """A CAN XL frame with every header field set, a 100-byte one that the
+    screen format crops, and a classic frame."""
+    header = {"sdu_type": 0x12, "acceptance_field": 0xDEADBEEF, "vcid": vcid}
+    return [
+        Message(is_xl=True, arbitration_id=0x123, data=bytes(range(7)), **header),
+        Message(is_xl=True, arbitration_id=0x7FF, simple_extended_content=True, data=bytes(100)),
+        Message(arbitration_id=0x321, is_extended_id=False, data=b"\x01"),
+    ]
+
+
+@pytest.mark.parametrize("format", ["log", "candump", "asc"])
+def test_can_xl_frames_are_recorded_where_the_format_holds_them(
+    backend: str, format: str, tmp_path: Path
+) -> None:
+    """candump's formats keep CAN XL frames, as candump prints them (the
+    screen form crops the data at 64 bytes, as can-utils does); ASC, which
+    has no CAN XL, keeps the classic frame alone."""
+    path = tmp_path / "xl.out"
+    with at_xl_mtu("vcan1") as has_xl:
+        sent = xl_messages(0x45 if has_vcid() else 0)
+        with Recorder(path, "vcan1", format=format, backend=backend) as recorder:
+            if has_xl:
+                with Bus("vcan1", xl=True) as bus:
+                    bus.send_batch(sent)
+            else:
+                with Bus("vcan1") as bus:
+                    bus.send(sent[2])
+            wait_written(recorder, 3 if has_xl and format != "asc" else 1, timeout=10)
+    text = path.read_text()
+    recorded = sent if has_xl else sent[2:]
+    if format == "asc":
+        frames = [line.split() for line in text.splitlines() if re.search(r" [RT]x ", line)]
+        assert [line[2] for line in frames] == ["321"], text
+    elif format == "log":
+        got = [entry.message for entry in read_log(text.splitlines())]
+        assert [xl_frame_fields(m) for m in got] == [xl_frame_fields(m) for m in recorded]
+    else:
+        vcid = f"{sent[0].vcid:02X}"
+        lines = [
+            f"  vcan1  123 [0007] ({vcid}|80:12:DEADBEEF) 00 01 02 03 04 05 06",
+            "  vcan1  7FF [0100] (00|81:00:00000000) " + " ".join(["00"] * 64) + " ...",
+            "  vcan1  321   [1]  01",
+        ]
+        assert text.splitlines() == lines[-len(recorded) :]
+
+
+def test_replay_sends_can_xl_frames_again(tmp_path: Path) -> None:
+    """A candump log with CAN XL frames replays onto a bus it opens with
+    xl=True; a kernel without CAN XL refuses it clearly."""
+    path = tmp_path / "xl.log"
+    sent = xl_messages(0x45 if has_vcid() else 0)
+    path.write_text("".join(f"(1.000000) vcan1 {format_frame(msg)}\n" for msg in sent))
+    with at_xl_mtu("vcan1") as has_xl, Bus("vcan1", xl=has_xl) as bus:
+        done = subprocess.run(
+            [str(FERROCAN), "replay", "-x", str(path)], capture_output=True, text=True, timeout=60
+        )
+        if not has_xl:
+            assert done.returncode == 1 and REFUSED_XL in done.stderr
+            return
+        assert (done.returncode, done.stderr) == (0, "")
+        got = [bus.recv(2.0) for _ in sent]
+    assert [xl_frame_fields(m) for m in got] == [xl_frame_fields(m) for m in sent]
 
 
 def test_drops_are_counted_and_warned_about(backend: str, tmp_path: Path) -> None:

@@ -9,11 +9,14 @@ import struct
 import time
 from collections.abc import Sequence
 
+from ferrocan._can_h import CANFD_MAX_DLEN, CANXL_SEC, CANXL_XLF
 from ferrocan.cansend import CAN_ERR_FLAG, format_frame
 from ferrocan.message import Message
 
 #: The formats, by their names in ``ferrocan.Recorder``.
 FORMATS = ("log", "asc", "blf", "candump", "candump-x")
+#: Those that write CAN XL frames: Vector's ASC and BLF, as written here, cannot.
+XL_FORMATS = ("log", "candump", "candump-x")
 
 _FD_DLC = {**{n: n for n in range(9)}, 12: 9, 16: 10, 20: 11, 24: 12, 32: 13, 48: 14, 64: 15}
 
@@ -79,7 +82,9 @@ class LogFormat:
         else:
             ident = f"{'     ' if self._indent else ''}{msg.arbitration_id:03X}  "
         data = "".join(f" {byte:02X}" for byte in msg.data)
-        if msg.is_fd:
+        if getattr(msg, "is_xl", False):
+            text = f"{ident[:-1]}[{len(msg.data):04d}] {_xl_screen(msg)}"
+        elif msg.is_fd:
             text = f"{ident}[{len(msg.data):02d}] {data}"
         elif msg.is_remote_frame:
             text = f"{ident} [{msg.dlc}]  remote request"
@@ -117,6 +122,15 @@ class LogFormat:
             )
         kind = "r" if msg.is_remote_frame else "d"
         return lines + f"{number}  {ident:<15} {direction:<4} {kind} {msg.dlc:x}{data}\n"
+
+
+def _xl_screen(msg: Message) -> str:
+    """A CAN XL frame's header and at most 64 data bytes, then `` ...`` for
+    more, as can-utils' lib.c prints them."""
+    flags = CANXL_XLF | (CANXL_SEC if msg.simple_extended_content else 0)
+    header = f"({msg.vcid:02X}|{flags:02X}:{msg.sdu_type:02X}:{msg.acceptance_field:08X})"
+    data = " ".join(f"{byte:02X}" for byte in msg.data[:CANFD_MAX_DLEN])
+    return f"{header} {data}{' ...' if len(msg.data) > CANFD_MAX_DLEN else ''}"
 
 
 def _direction(msg: Message) -> str:

@@ -11,9 +11,10 @@ import time
 import warnings
 from collections.abc import Sequence
 
-from ferrocan._log_format import LogFormat
+from ferrocan._log_format import XL_FORMATS, LogFormat
 from ferrocan._sources import ANY
 from ferrocan.bus import Bus
+from ferrocan.exceptions import CanInitializationError
 from ferrocan.message import Message
 
 #: Frames taken from one bus before the next gets its turn.
@@ -27,18 +28,26 @@ FLUSH_INTERVAL = 1.0
 class _Input:
     """One source's bus, and the drops counted so far."""
 
-    def __init__(self, source: tuple[str, list[tuple[int, int]], int], rcvbuf: int | None) -> None:
+    def __init__(
+        self, source: tuple[str, list[tuple[int, int]], int], rcvbuf: int | None, xl: bool
+    ) -> None:
         self.name, filters, self.error_mask = source
         with warnings.catch_warnings():  # a capped buffer: the Recorder says so, once
             warnings.simplefilter("ignore", RuntimeWarning)
-            self.bus = self._open(filters, rcvbuf)
+            try:
+                self.bus = self._open(filters, rcvbuf, xl)
+            except CanInitializationError:
+                if not xl:
+                    raise
+                self.bus = self._open(filters, rcvbuf, False)  # a kernel without CAN XL
         self.dropped = 0
 
-    def _open(self, filters: list[tuple[int, int]], rcvbuf: int | None) -> Bus:
+    def _open(self, filters: list[tuple[int, int]], rcvbuf: int | None, xl: bool) -> Bus:
         return Bus(
             "" if self.name == ANY else self.name,
             backend="ctypes",
             fd=True,
+            xl=xl,
             can_filters=[{"can_id": i, "can_mask": m} for i, m in filters] or None,
             ignore_rx_error_frames=not self.error_mask,
             receive_buffer_size=rcvbuf,
@@ -66,9 +75,11 @@ class ThreadRecording:
         report_drops: bool = False,
     ) -> None:
         self._inputs: list[_Input] = []
+        # As candump does: CAN XL frames too, where kernel and format can.
+        xl = format in XL_FORMATS
         try:
             for source in sources:
-                self._inputs.append(_Input(source, receive_buffer_size))
+                self._inputs.append(_Input(source, receive_buffer_size, xl))
         except BaseException:
             self._close()
             raise

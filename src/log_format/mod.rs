@@ -37,6 +37,12 @@ pub enum Format {
 }
 
 impl Format {
+    /// Whether the format can write CAN XL frames: candump's can, Vector's
+    /// ASC and BLF (as ferrocan writes them) cannot.
+    pub fn has_xl(self) -> bool {
+        matches!(self, Self::Log | Self::Candump | Self::CandumpExtra)
+    }
+
     /// The format's name in ferrocan's API: `log`, `candump`, `candump-x`, `asc`, `blf`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ferrocan._sources import ANY, FILTERS_HELP
 from ferrocan.bus import Bus
@@ -93,8 +93,8 @@ def replay(args: argparse.Namespace) -> int:
         entries = [entry._replace(channel=args.interface) for entry in entries]
     with ExitStack() as stack:
         buses = {
-            channel: stack.enter_context(Bus(channel, fd=fd))
-            for channel, fd in _fd_by_channel(entries).items()
+            channel: stack.enter_context(Bus(channel, fd=kinds.fd, xl=kinds.xl))
+            for channel, kinds in _kinds_by_channel(entries).items()
         }
         for _ in range(args.loops):
             (_send_fast if args.fast else _send_timed)(entries, buses)
@@ -159,12 +159,21 @@ def _message(msg: can.Message, channel: str) -> Message:
     )
 
 
-def _fd_by_channel(entries: Sequence[LogEntry]) -> dict[str, bool]:
-    """The interfaces the log names, and whether each is sent CAN FD frames."""
-    fd: dict[str, bool] = {}
+class _Kinds(NamedTuple):
+    """Whether an interface is sent CAN FD frames, and CAN XL frames."""
+
+    fd: bool = False
+    xl: bool = False
+
+
+def _kinds_by_channel(entries: Sequence[LogEntry]) -> dict[str, _Kinds]:
+    """The interfaces the log names, and the kinds of frame each is sent."""
+    kinds: dict[str, _Kinds] = {}
     for entry in entries:
-        fd[entry.channel] = fd.get(entry.channel, False) or entry.message.is_fd
-    return fd
+        seen = kinds.get(entry.channel, _Kinds())
+        msg = entry.message
+        kinds[entry.channel] = _Kinds(seen.fd or msg.is_fd, seen.xl or msg.is_xl)
+    return kinds
 
 
 def _send_timed(entries: Sequence[LogEntry], buses: dict[str, Bus]) -> None:
