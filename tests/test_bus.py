@@ -14,10 +14,11 @@ import struct
 import threading
 import time
 import weakref
+from pathlib import Path
 
 import ferrocan
 import pytest
-from ferrocan import BusState, CanInitializationError, CanOperationError, Message
+from ferrocan import BusState, CanInitializationError, CanOperationError, Message, Recorder
 
 from .support import (
     IO_URING_MACHINES,
@@ -139,6 +140,20 @@ def test_an_xl_bus_carries_can_xl_frames_or_is_refused_clearly(make_bus: BusFact
         False,
     )
     assert (got[1].is_xl, got[1].arbitration_id, got[1].data) == (False, 0x124, b"x")
+
+
+def test_a_candump_log_recording_asks_for_can_xl_and_works_without(
+    backend: str, make_bus: BusFactory, tmp_path: Path
+) -> None:
+    """The recorder takes CAN XL frames where the kernel has them, as
+    candump does, and falls back to classic and CAN FD where it has not."""
+    path = tmp_path / "vcan1.log"
+    with Recorder(path, "vcan1", format="log", backend=backend.partition("-")[0]) as recorder:
+        make_bus("vcan1").send(Message(arbitration_id=0x321, is_extended_id=False, data=b"\x01"))
+        deadline = time.monotonic() + RECV_TIMEOUT
+        while recorder.frames_written < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert path.read_text().split()[1:] == ["vcan1", "321#01"]
 
 
 def test_timestamps_are_the_kernels_epoch_seconds(make_bus: BusFactory) -> None:
