@@ -34,7 +34,13 @@ fuzz_target!(|bytes: &[u8]| {
         let Some(frame) = Frame::from_kernel(raw, size) else { continue };
         time += Duration::from_micros(u16::from_le_bytes([record[1], record[2]]).into());
         let channel = NAMES[usize::from(record[3] % 4)];
-        let received = Received { frame, timestamp: time, local: record[4] % 2 == 1, own: false, ifindex: 1 };
+        let received = Received {
+            frame: frame.clone(),
+            timestamp: time,
+            local: record[4] % 2 == 1,
+            own: false,
+            ifindex: 1,
+        };
         format.frame(&mut buffer, &received, channel);
         if !numbers.contains(&channel) {
             numbers.push(channel);
@@ -74,7 +80,7 @@ fn check(object: &Object, frame: &Frame, local: bool, number: u16) {
         assert_eq!(object.fd_flags, 1 | u8::from(frame.brs()) << 1 | u8::from(frame.esi()) << 2);
     } else {
         assert_eq!(object.kind, 1);
-        assert_eq!(object.dlc, frame.dlc());
+        assert_eq!(u16::from(object.dlc), frame.dlc());
         assert_eq!(object.data[..data.len()], *data);
     }
 }
