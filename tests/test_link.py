@@ -252,24 +252,17 @@ def test_an_mtu_out_of_range_is_refused_before_the_kernel(temp_vcan: str, mtu: i
 
 
 def test_the_cli_sets_the_mtu_and_shows_xl(temp_vcan: str) -> None:
-    has_xl = kernel_takes_can_xl_mtus(temp_vcan)
-    assert cli("link", "set", temp_vcan, "mtu", "72").returncode == 0
-    shown = cli("link", "show", temp_vcan).stdout.splitlines()
-    assert shown[1] == "    link/can vcan fd on"
-    if not has_xl:
-        done = cli("link", "set", temp_vcan, "mtu", "2060")
-        assert (done.returncode, done.stderr) == (
-            2,
-            f"ferrocan link set: {MTU_REFUSED.format(2060)}\n",
-        )
+    """Two runs of the command (each costs seconds under QEMU's emulation);
+    the MTUs refused are those of link.set, tested above."""
+    done = cli("link", "set", temp_vcan, "mtu", "2060")
+    if not kernel_takes_can_xl_mtus(temp_vcan):
+        refused = f"ferrocan link set: {MTU_REFUSED.format(2060)}\n"
+        assert (done.returncode, done.stderr) == (2, refused)
         return
-    assert cli("link", "set", temp_vcan, "mtu", "2060").returncode == 0
+    assert (done.returncode, done.stderr) == (0, "")
     shown = cli("link", "show", temp_vcan).stdout.splitlines()
     assert f"{temp_vcan}: vcan state DOWN mtu 2060" in shown[0]
     assert shown[1] == "    link/can vcan fd on xl on"
-    done = cli("link", "set", temp_vcan, "mtu", "20")
-    assert done.returncode == 2, "a usage error"
-    assert done.stderr == f"ferrocan link set: {MTU_REFUSED.format(20)}\n"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
