@@ -508,7 +508,7 @@ def test_an_xl_bus_opens_where_the_kernel_has_can_xl(make_bus: BusFactory) -> No
         return
     bus = make_bus("vcan1", xl=True)
     assert bus.xl is True
-    assert bus.protocol is ferrocan.CanProtocol.CAN_FD
+    assert bus.protocol is ferrocan.CanProtocol.CAN_XL, "python-can's name for it"
     assert ", io_uring)" not in bus.channel_info, "an xl bus reads with recvmmsg"
     assert make_bus("vcan1").xl is False
     assert make_bus("vcan1", fd=True).xl is False
@@ -586,6 +586,17 @@ def test_send_periodic_refuses_an_xl_message(make_bus: BusFactory, xl: bool) -> 
     assert str(raised.value) == (
         "send_periodic cannot send CAN XL frames: the kernel's CAN_BCM has no CAN XL support"
     )
+
+
+def test_an_xl_bus_sends_can_fd_frames_periodically(
+    make_bus: BusFactory, xl: bool, peer: socket.socket
+) -> None:
+    if not xl:
+        return
+    bus = make_bus("vcan1", xl=True)
+    fd = ferrocan.Message(arbitration_id=0x42, is_extended_id=False, is_fd=True, data=bytes(12))
+    bus.send_periodic(fd, 0.05, duration=0.12)
+    assert len(peer.recv(CANXL_MTU)) == 72, "a CAN FD frame"
 
 
 def test_modify_data_refuses_an_xl_message(make_bus: BusFactory, xl: bool) -> None:

@@ -80,7 +80,7 @@ class Bus:
     :param fd: send and receive CAN FD frames.
     :param xl: send and receive CAN XL frames, as well as classic and CAN FD
         ones (Linux 6.2 or later; sending needs an interface MTU of 2060).
-        ``bus.protocol`` stays ``CAN_FD``; ``bus.xl`` tells.
+        ``bus.protocol`` is then ``CAN_XL``, as python-can names it.
     :param tx_vcid: on an ``xl`` bus, the VCID (0..255) stamped on every
         frame sent; by default each frame carries its message's ``vcid``.
         Needs Linux 6.9 or later (CAN_RAW_XL_VCID_OPTS).
@@ -161,7 +161,7 @@ class Bus:
         # The tasks holding a CAN_BCM socket, closed at shutdown.
         self._task_sockets = TaskSockets()
         # An xl bus speaks CAN FD as well, and says so; bus.xl tells CAN XL.
-        self.protocol = CanProtocol.CAN_FD if fd or self.xl else CanProtocol.CAN_20
+        self.protocol = _protocol(fd, self.xl)
         reception = ", io_uring" if self._socket.io_uring else ""
         self.channel_info = (
             f"socketcan channel '{self.channel}' (ferrocan {self.backend} backend{reception})"
@@ -240,7 +240,7 @@ class Bus:
         messages = as_messages(msgs)
         check_timing(period, duration)
         check_messages(messages)
-        if messages[0].is_fd and self.protocol is not CanProtocol.CAN_FD:
+        if messages[0].is_fd and self.protocol is CanProtocol.CAN_20:
             raise errors.fd_not_enabled(self.channel)
         self._check_open()
         opener = functools.partial(self._open_bcm, self.channel or _destination(messages[0]))
@@ -400,6 +400,13 @@ def _destination(msg: Message) -> str:
     if not isinstance(msg.channel, str) or not msg.channel:
         raise errors.no_interface_to_send()
     return msg.channel
+
+
+def _protocol(fd: bool, xl: bool) -> CanProtocol:
+    """python-can's name for what the bus sends: an xl bus sends CAN FD too."""
+    if xl:
+        return CanProtocol.CAN_XL
+    return CanProtocol.CAN_FD if fd else CanProtocol.CAN_20
 
 
 def _legacy_bustype(interface: str | None, kwargs: dict[str, Any]) -> str | None:
