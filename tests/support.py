@@ -4,6 +4,7 @@ fixtures built on them are in conftest.py."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import socket
@@ -170,7 +171,9 @@ def frame_fields(msg: Any) -> tuple[object, ...]:
 
 #: The kernel's CAN XL constants (linux/can.h, linux/can/raw.h), which
 #: Python's socket module does not name.
+PF_CAN = 29
 SOL_CAN_RAW = 101
+CAN_RAW = 1
 CAN_RAW_FD_FRAMES = 5
 CAN_RAW_XL_FRAMES = 7
 CAN_RAW_XL_VCID_OPTS = 8
@@ -186,7 +189,7 @@ def has_xl() -> bool:
     """Whether the kernel has CAN XL: whether a CAN_RAW socket takes
     CAN_RAW_XL_FRAMES (Linux 6.2, and backported to some older stable
     kernels: Debian's 6.1.176 has it)."""
-    return _takes_option(CAN_RAW_XL_FRAMES, 1)
+    return _takes_option(CAN_RAW_XL_FRAMES, struct.pack("i", 1))
 
 
 def has_vcid() -> bool:
@@ -195,15 +198,22 @@ def has_vcid() -> bool:
     return _takes_option(CAN_RAW_XL_VCID_OPTS, bytes(4))
 
 
-def _takes_option(option: int, value: int | bytes) -> bool:
-    with socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW) as probe:
-        try:
-            probe.setsockopt(SOL_CAN_RAW, option, value)
-        except OSError as error:
-            if error.errno == errno.ENOPROTOOPT:
-                return False
-            raise
-    return True
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _takes_option(option: int, value: bytes) -> bool:
+    """Asked of libc, not of the socket module, whose AF_CAN PyPy lacks."""
+    probe = _LIBC.socket(PF_CAN, socket.SOCK_RAW, CAN_RAW)
+    if probe < 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    try:
+        if _LIBC.setsockopt(probe, SOL_CAN_RAW, option, value, len(value)) == 0:
+            return True
+        if ctypes.get_errno() == errno.ENOPROTOOPT:
+            return False
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    finally:
+        _LIBC.close(probe)
 
 
 def xl_peer(channel: str) -> socket.socket:

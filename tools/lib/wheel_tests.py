@@ -192,6 +192,8 @@ class OnPyPy(Deselect):
                 "tests/test_timestamps.py::test_the_synthetic_layout_is_the_kernel_s",
                 "tests/test_periodic.py::test_jitter_is_the_kernels_like_python_cans",
                 "tests/test_bus.py::test_frames_through_a_vxcan_tunnel_are_rx",
+                "tests/test_cli.py::test_send_can_xl_to_a_peer",
+                "tests/test_cli.py::test_gen_can_xl_to_a_peer",
             ],
             "a peer on the socket module's AF_CAN, which PyPy's socket module lacks "
             "(python-can's socketcan interface too)",
