@@ -1,11 +1,12 @@
 """CAN XL throughput: ferrocan's backends against a bare socket loop, in one run.
 
     raw=$(cargo bench --bench raw --no-run 2>&1 | sed -n 's/.*Executable .*(\\(.*\\))$/\\1/p')
-    CAN_RUN_KERNEL=newest tools/can-run bash -c "$raw --bench xl && .venv/bin/python benches/xl.py"
+    tools/can-run bash -c "$raw --bench xl && .venv/bin/python benches/xl.py --json benches/xl.json"
 
-Needs a kernel with CAN XL (Linux 6.2+): ``tools/setup --qemu-newest``
-unpacks Debian unstable's for the QEMU tier; ``VCAN_RUN_KERNEL=newest
-tools/vcan-run`` is the UML fallback. The script creates a vcan interface of
+Needs a kernel with CAN XL (CAN_RAW_XL_FRAMES: mainline 6.2+, and Debian
+12's 6.1 kernels here, which tools/can-run boots by default;
+``CAN_RUN_KERNEL=newest`` boots the newest, after ``tools/setup
+--qemu-newest``). The script creates a vcan interface of
 its own at CAN XL's MTU (2060), the one ``benches/raw.rs`` uses, and deletes
 it at the end.
 
@@ -227,7 +228,7 @@ def read_floor(directory: Path) -> dict[str, float]:
 def copy_costs(calls: int) -> dict[int, float]:
     """Microseconds per bytearray(payload): one copy of that many bytes,
     with its allocation."""
-    return {size: per_call(partial(bytearray, payload(size)), calls) for size in SIZES}
+    return {size: per_call(partial(bytearray, payload(size)), calls, loops=15) for size in SIZES}
 
 
 @contextmanager
