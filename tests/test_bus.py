@@ -107,6 +107,7 @@ def test_fd_frame_on_a_classic_bus_is_refused(make_bus: BusFactory) -> None:
         bus.send(Message(arbitration_id=1, is_fd=True, data=b"x"))
 
 
+@pytest.mark.privileged  # sets vcan1's MTU
 def test_an_xl_bus_carries_can_xl_frames_or_is_refused_clearly(make_bus: BusFactory) -> None:
     """Where the kernel has CAN XL (6.2, or a backport such as Debian's
     6.1.176), a 2048-byte CAN XL frame and its header cross an xl bus pair
