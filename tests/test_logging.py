@@ -32,7 +32,8 @@ def test_a_bus_logs_its_opening_and_its_shutdown(
     bus = make_bus("vcan0", fd=True, can_filters=[{"can_id": 0x123, "can_mask": 0x7FF}])
     [(level, opened)] = records(logged, "ferrocan.bus")
     assert level == logging.DEBUG
-    assert opened.startswith(f"opened {bus.channel_info}: fd=True, xl=False, filters=[{{'can_id': 291,")
+    expected = f"opened {bus.channel_info}: fd=True, xl=False, filters=[{{'can_id': 291,"
+    assert opened.startswith(expected)
     assert f"receive buffer {bus.receive_buffer_size} bytes, software timestamps" in opened
     logged.clear()
     make_bus("vcan0").send(FRAME)
