@@ -33,8 +33,9 @@ printed text alike before they are compared:
   receive time.
 * ``2: vcan0: ...`` at the start of ``ferrocan link show``: the index the
   kernel gave the interface when it was created.
-* ``mtu 2060`` reads ``mtu 72``: Linux 7 gives every new vcan CAN XL's MTU,
-  earlier kernels CAN FD's; both carry CAN FD, and the docs show 72.
+* ``mtu 2060`` reads ``mtu 72``, and ``fd on xl on`` reads ``fd on``: Linux
+  7 gives every new vcan CAN XL's MTU, earlier kernels CAN FD's; both carry
+  CAN FD, and the docs show 72.
 * Blanks at the end of a line: editors strip them from Markdown.
 
 The rules stay few and narrow, since each is a difference the test cannot
@@ -198,6 +199,13 @@ NORMALISE = [
         " both carry CAN FD, and the docs show 72",
         same=("vcan0: vcan state UP mtu 2060", "vcan0: vcan state UP mtu 72"),
         different="vcan0: vcan state UP mtu 16",
+    ),
+    Rule(
+        re.compile(r"(?<=\bfd on) xl on$", re.MULTILINE),
+        "",
+        "the same difference in `ferrocan link show`: a vcan at 2060 carries CAN XL",
+        same=("    link/can vcan fd on xl on", "    link/can vcan fd on"),
+        different="    link/can vcan fd off",
     ),
     Rule(
         re.compile(r"[ \t]+$", re.MULTILINE),
