@@ -43,7 +43,8 @@ pub struct Received {
 struct Control([u8; CONTROL_BYTES]);
 
 /// Buffers for `recvmmsg`, allocated once per bus; the kernel's headers
-/// point into the boxed arrays, whose addresses never change.
+/// point into the boxed arrays, whose addresses never change (but for a CAN
+/// XL slot's, which [`RxBuffer::pop`] repoints when its frame takes the box).
 pub struct RxBuffer {
     frames: Slots,
     addrs: Box<[libc::sockaddr_can; SLOTS]>,
