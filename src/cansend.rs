@@ -19,7 +19,7 @@ use socketcan::frame::{
     CAN_RTR_FLAG, CAN_SFF_MASK,
 };
 
-use crate::frame::{FrameSpec, CANXL_MAX_DLEN, CANXL_PRIO_MASK, CANXL_SEC, CANXL_XLF};
+use crate::frame::{canxl_flags, FrameSpec, CANXL_MAX_DLEN, CANXL_PRIO_MASK, CANXL_SEC, CANXL_XLF};
 use crate::py_repr::PyRepr;
 
 /// A frame read from text: a valid [`FrameSpec`] that owns its data.
@@ -181,7 +181,7 @@ pub fn format(spec: &FrameSpec<'_>) -> String {
         hex
     });
     if spec.xl {
-        let flags = CANXL_XLF | if spec.sec { CANXL_SEC } else { 0 };
+        let flags = canxl_flags(spec.sec);
         let (vcid, prio, sdt, af) = (spec.vcid, spec.id, spec.sdu_type, spec.acceptance_field);
         return format!("{vcid:02X}{prio:03X}#{flags:02X}:{sdt:02X}:{af:08X}#{data}");
     }

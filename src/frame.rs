@@ -504,11 +504,17 @@ impl fmt::Debug for Frame {
     }
 }
 
+/// `canxl_frame.flags` for a frame with or without simple extended content:
+/// XLF, and SEC where set.
+pub fn canxl_flags(sec: bool) -> u8 {
+    CANXL_XLF | if sec { CANXL_SEC } else { 0 }
+}
+
 /// A checked CAN XL spec, encoded.
 fn xl_frame(spec: &FrameSpec<'_>) -> Box<RawXlFrame> {
     let mut xl = RawXlFrame::boxed();
     xl.prio = spec.id as u32 | (spec.vcid as u32) << CANXL_VCID_OFFSET;
-    xl.flags = CANXL_XLF | if spec.sec { CANXL_SEC } else { 0 };
+    xl.flags = canxl_flags(spec.sec);
     xl.sdt = spec.sdu_type as u8;
     xl.len = spec.data.len() as u16;
     xl.af = spec.acceptance_field as u32;

@@ -34,3 +34,5 @@ CANXL_HDR_SIZE = 12
 CAN_MTU = 16
 CANFD_MTU = 72
 CANXL_MTU = 2060
+#: The least MTU of a CAN XL interface: the header and 64 bytes.
+CANXL_MIN_MTU = 76

@@ -623,13 +623,7 @@ class Message:
 
     def _xl_fields(self) -> dict[str, Any]:
         """The CAN XL fields, by name."""
-        return {
-            "is_xl": self.is_xl,
-            "sdu_type": self.sdu_type,
-            "acceptance_field": self.acceptance_field,
-            "simple_extended_content": self.simple_extended_content,
-            "vcid": self.vcid,
-        }
+        return dict(zip(XL_FIELDS, xl_fields(self)))
 
     def equals(
         self,

@@ -160,7 +160,6 @@ class Bus:
         self._periodic_tasks: list[PeriodicTask] = []
         # The tasks holding a CAN_BCM socket, closed at shutdown.
         self._task_sockets = TaskSockets()
-        # An xl bus speaks CAN FD as well, and says so; bus.xl tells CAN XL.
         self.protocol = _protocol(fd, self.xl)
         reception = ", io_uring" if self._socket.io_uring else ""
         self.channel_info = (

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use socketcan::frame::{CANFD_BRS, CANFD_ESI, CANFD_FDF, CANFD_MAX_DLEN, CAN_ERR_FLAG};
 
-use crate::frame::{Frame, XlHeader, CANXL_SEC, CANXL_XLF};
+use crate::frame::{canxl_flags, Frame, XlHeader};
 use crate::rx_buffer::Received;
 
 /// What candump's lines depend on besides their frame.
@@ -87,7 +87,7 @@ impl Candump {
 /// The rest of a CAN XL frame's screen line, as can-utils' lib.c prints it:
 /// `(VCID|flags:SDT:AF)` and at most 64 data bytes, then ` ...` for more.
 fn write_xl_screen(out: &mut Vec<u8>, frame: &Frame, header: XlHeader) -> io::Result<()> {
-    let flags = xl_flags(header);
+    let flags = canxl_flags(header.sec);
     let (vcid, sdt, af) = (header.vcid, header.sdu_type, header.acceptance_field);
     write!(out, "({vcid:02X}|{flags:02X}:{sdt:02X}:{af:08X}) ")?;
     let data = frame.data();
@@ -102,16 +102,11 @@ fn write_xl_screen(out: &mut Vec<u8>, frame: &Frame, header: XlHeader) -> io::Re
     out.write_all(b"\n")
 }
 
-/// `canxl_frame.flags` as the kernel has them: XLF, and SEC where set.
-fn xl_flags(header: XlHeader) -> u8 {
-    CANXL_XLF | if header.sec { CANXL_SEC } else { 0 }
-}
-
 /// A frame in cansend syntax, as `candump -L` prints it (see [`crate::cansend`]).
 fn write_cansend(out: &mut Vec<u8>, frame: &Frame) -> io::Result<()> {
     if let Some(header) = frame.xl_header() {
         let (vcid, sdt, af) = (header.vcid, header.sdu_type, header.acceptance_field);
-        write!(out, "{vcid:02X}{:03X}#{:02X}:{sdt:02X}:{af:08X}#", frame.id(), xl_flags(header))?;
+        write!(out, "{vcid:02X}{:03X}#{:02X}:{sdt:02X}:{af:08X}#", frame.id(), canxl_flags(header.sec))?;
         return frame.data().iter().try_for_each(|byte| write!(out, "{byte:02X}"));
     }
     if frame.is_error() {

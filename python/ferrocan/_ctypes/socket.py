@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ferrocan import _errors as errors
-from ferrocan._can_h import CAN_ERR_MASK, CANFD_MTU, CANXL_MTU, CANXL_XLF
+from ferrocan._can_h import CAN_ERR_MASK, CANFD_MTU, CANXL_MIN_MTU, CANXL_MTU, CANXL_XLF
 from ferrocan._ctypes import ethtool, frame, libc
 from ferrocan._ctypes.interfaces import ADDRESS_SIZE, Interfaces, name_of
 from ferrocan._ctypes.rx_buffer import RxBuffer
@@ -493,7 +493,8 @@ class CtypesSocket:
             return code
         if code == errno.EINVAL and data[_FLAGS_OFFSET] & CANXL_XLF:
             mtu = _interface_mtu(self._sock, channel)
-            if mtu is not None and mtu != CANXL_MTU:
+            # Where the MTU is not CAN XL's, or too small for this frame.
+            if mtu is not None and not (CANXL_MIN_MTU <= mtu <= CANXL_MTU and len(data) <= mtu):
                 raise errors.xl_mtu(channel, mtu)
         raise errors.transmit_failed(channel, self._unless_gone(code))
 
